@@ -1,0 +1,60 @@
+#pragma once
+/// \file
+/// \brief The one schema of run configurations: every key with type, default, range and help.
+/// The studio's forms, the command line and the presets all go through it.
+
+#include <QJsonObject>
+#include <QJsonValue>
+#include <QString>
+#include <QStringList>
+#include <QVector>
+
+namespace rr {
+
+/// \brief One configuration key.
+struct ConfigKey {
+  enum class Type { Int, Double, Bool, String, Enum, IntList, StringList };
+  QString path;         ///< dotted JSON path, e.g. "model.reasoner.steps"
+  Type type = Type::Int;
+  QJsonValue defaultValue;
+  double min = 0;       ///< Int/Double (and IntList elements): inclusive range
+  double max = 0;
+  QStringList choices;  ///< Enum, and allowed elements of StringList
+  QString label;        ///< short label for forms, e.g. "Reasoning steps"
+  QString help;         ///< one or two sentences, shown as tooltip / --help text
+  /// Form page: "data", "model", "reasoner", "spt", "rpt", "eval", "run".
+  QString page;
+  /// Reasoner kinds or backbones the key matters for; empty = always. Entries are
+  /// "reasoner:<kind>" or "backbone:<name>"; forms hide keys that do not apply.
+  QStringList appliesTo;
+  bool advanced = false;  ///< hidden behind "Show advanced" in forms
+};
+
+/// \brief Registry of all keys (built once; thread-safe to read).
+class ConfigSchema {
+ public:
+  static const ConfigSchema& instance();
+  const QVector<ConfigKey>& keys() const { return keys_; }
+  const ConfigKey* find(const QString& path) const;
+  /// The full default configuration as nested JSON.
+  QJsonObject defaults() const;
+  /// Checks one value against its key; returns an empty string when valid, else the reason.
+  QString check(const ConfigKey& key, const QJsonValue& value) const;
+  /// Converts "3" / "0.5" / "true" / "[5,10]" / "a,b" command-line text to the key's type.
+  /// Throws ConfigError(key, ...) when it does not parse.
+  QJsonValue parseText(const ConfigKey& key, const QString& text) const;
+  static QString typeName(ConfigKey::Type t);
+
+ private:
+  ConfigSchema();
+  QVector<ConfigKey> keys_;
+};
+
+/// Reads a dotted path from nested JSON (Undefined when absent).
+QJsonValue jsonPathValue(const QJsonObject& root, const QString& path);
+/// Writes a dotted path into nested JSON, creating objects as needed.
+void setJsonPathValue(QJsonObject& root, const QString& path, const QJsonValue& value);
+/// Flattens nested JSON to dotted paths (arrays stay values).
+QVector<QPair<QString, QJsonValue>> flattenJson(const QJsonObject& root);
+
+}  // namespace rr

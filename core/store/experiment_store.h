@@ -1,0 +1,112 @@
+#pragma once
+/// \file
+/// \brief The SQLite experiment store: single source of truth of a project (DESIGN.md).
+
+#include "core/store/records.h"
+
+#include <QString>
+#include <QVector>
+#include <functional>
+#include <memory>
+#include <optional>
+
+namespace rr {
+
+/// \brief One connection to a project's `project.db`.
+/// Thread: an instance belongs to the thread that constructed it (Qt SQL connections cannot
+/// cross threads); open one per thread. WAL mode lets a GUI read while a worker writes.
+/// Every write runs in a transaction; errors throw rr::Error (RunFailed) naming the operation
+/// and SQLite's message (e.g. disk full), and leave the database as it was before the call.
+class ExperimentStore {
+ public:
+  /// Opens (creating if missing) and migrates the database to the current schema version.
+  explicit ExperimentStore(const QString& databasePath);
+  ~ExperimentStore();
+  ExperimentStore(const ExperimentStore&) = delete;
+  ExperimentStore& operator=(const ExperimentStore&) = delete;
+
+  static int currentSchemaVersion();
+  int schemaVersion() const;
+  QString databasePath() const;
+  /// "ok" when PRAGMA integrity_check passes, else its first message.
+  QString integrityCheck() const;
+
+  // --- project metadata (key/value) ---
+  void setMeta(const QString& key, const QString& value);
+  QString meta(const QString& key, const QString& fallback = {}) const;
+
+  // --- datasets ---
+  qint64 addDataset(const DatasetRecord& record, const SequenceData& data);
+  std::optional<DatasetRecord> findDatasetByFingerprint(const QString& fingerprint) const;
+  DatasetRecord dataset(qint64 id) const;       ///< throws if missing
+  QVector<DatasetRecord> datasets() const;
+  SequenceData loadDatasetData(qint64 id) const;
+  void renameDataset(qint64 id, const QString& name);
+  /// Refuses (throws) while runs use it.
+  void deleteDataset(qint64 id);
+
+  // --- runs ---
+  qint64 createRun(const RunRecord& record);    ///< returns the new id
+  RunRecord run(qint64 id) const;               ///< throws Error(Usage) "run N not found"
+  std::optional<RunRecord> findRun(qint64 id) const;
+  QVector<RunRecord> runs() const;              ///< newest first
+  void setRunStatus(qint64 id, RunStatus status, const QString& error = {});
+  void setRunStage(qint64 id, const QString& stage);
+  void setRunProgress(qint64 id, int epochsRun, int bestEpoch,
+                      const QMap<QString, double>& bestValid,
+                      const QMap<QString, double>& lastValid);
+  void setRunResult(qint64 id, const QMap<QString, double>& test, const QJsonObject& summary,
+                    double wallSeconds);
+  void setRunStarted(qint64 id, const QString& device);
+  void setRunFinished(qint64 id);
+  void setRunName(qint64 id, const QString& name);
+  void setRunTags(qint64 id, const QStringList& tags);
+  void setRunNotes(qint64 id, const QString& notes);
+  void setRunConfig(qint64 id, const QJsonObject& config);
+  /// Deletes the run and everything that hangs off it; returns the checkpoint paths it had
+  /// (relative to the project) so the caller can delete the files.
+  QStringList deleteRun(qint64 id);
+  /// Runs whose status is running/paused but whose owner is gone (isAlive(id) false) become
+  /// `interrupted`. Returns how many changed.
+  int markOrphanedRunsInterrupted(const std::function<bool(qint64)>& isAlive);
+
+  // --- metric series ---
+  /// Appends many records in one transaction.
+  void appendMetrics(const QVector<MetricRecord>& records);
+  /// All records of a run, optionally only names starting with a prefix, ordered by stage
+  /// order of insertion then step.
+  QVector<MetricRecord> metrics(qint64 runId, const QString& namePrefix = {}) const;
+  QStringList metricNames(qint64 runId) const;
+  /// Removes records of a stage with step > afterStep (used when resuming from a checkpoint
+  /// taken before them, so a resumed series has no duplicates).
+  void truncateMetrics(qint64 runId, const QString& stage, qint64 afterStep);
+
+  // --- evaluations (per-case ranks) ---
+  qint64 saveEvaluation(const EvaluationRecord& record);  ///< replaces same run/stage/split/label
+  std::optional<EvaluationRecord> evaluation(qint64 runId, const QString& split,
+                                             const QString& label = QStringLiteral("final")) const;
+  QVector<EvaluationRecord> evaluations(qint64 runId) const;
+
+  // --- checkpoints ---
+  void recordCheckpoint(const CheckpointRecord& record);  ///< replaces same run/stage/kind
+  std::optional<CheckpointRecord> checkpoint(qint64 runId, const QString& stage,
+                                             const QString& kind) const;
+  QVector<CheckpointRecord> checkpoints(qint64 runId) const;
+
+  // --- analyses ---
+  qint64 saveAnalysis(const AnalysisRecord& record);
+  AnalysisRecord analysis(qint64 id) const;
+  QVector<AnalysisRecord> analyses(const QString& kind = {}) const;  ///< newest first
+  void deleteAnalysis(qint64 id);
+
+  // --- saved configurations ---
+  qint64 saveConfig(const QString& name, const QJsonObject& config);  ///< replaces same name
+  QVector<SavedConfigRecord> savedConfigs() const;
+  void deleteSavedConfig(qint64 id);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> d;
+};
+
+}  // namespace rr

@@ -1,0 +1,1 @@
+// Anchor translation unit: builds the precompiled LibTorch header that engine tests reuse.
