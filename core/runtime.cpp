@@ -65,6 +65,15 @@ ThreadSplit defaultSplit(int totalThreads) {
   // calls issued from a parallel region stay single-threaded anyway.
   s.torch = total;
   s.blas = 1;
+  // Experiments: RR_THREAD_SPLIT=TxB (e.g. 1x2) overrides the split.
+  const QByteArray env = qgetenv("RR_THREAD_SPLIT");
+  if (!env.isEmpty()) {
+    const QList<QByteArray> parts = env.toLower().split('x');
+    if (parts.size() == 2 && parts[0].toInt() > 0 && parts[1].toInt() > 0) {
+      s.torch = parts[0].toInt();
+      s.blas = parts[1].toInt();
+    }
+  }
   return s;
 }
 

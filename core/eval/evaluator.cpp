@@ -1,0 +1,102 @@
+#include "core/eval/evaluator.h"
+
+#include "core/errors.h"
+
+#include <QElapsedTimer>
+#include <limits>
+
+namespace rr {
+
+HistoryMask parseHistoryMask(const QString& name) {
+  if (name == QLatin1String("none")) return HistoryMask::None;
+  if (name == QLatin1String("exclude_seen")) return HistoryMask::ExcludeSeen;
+  throw ConfigError(QStringLiteral("eval.history_mask"),
+                    QStringLiteral("'%1' is not one of none, exclude_seen").arg(name));
+}
+
+EvalOptions EvalOptions::fromConfig(const RunConfig& cfg) {
+  EvalOptions o;
+  o.historyMask = parseHistoryMask(cfg.getString(QStringLiteral("eval.history_mask")));
+  o.batchSize = cfg.getInt(QStringLiteral("eval.batch_size"));
+  o.ks = cfg.getIntList(QStringLiteral("eval.ks"));
+  return o;
+}
+
+FullRankingEvaluator::FullRankingEvaluator(const BatchBuilder& builder, EvalOptions options,
+                                           torch::Device device)
+    : builder_(builder), options_(std::move(options)), device_(device) {}
+
+torch::Tensor FullRankingEvaluator::ranksFromScores(torch::Tensor scores, const torch::Tensor& target,
+                                                    const torch::Tensor& maskRows,
+                                                    const torch::Tensor& maskItems) {
+  const float negInf = -std::numeric_limits<float>::infinity();
+  auto idx = target.unsqueeze(1);
+  auto ts = scores.gather(1, idx);  // [B,1]
+  if (!torch::isfinite(ts).all().item<bool>())
+    throw RunError(QStringLiteral("the model produced non-finite scores (diverged?)"));
+  scores.select(1, 0).fill_(negInf);
+  if (maskRows.defined() && maskRows.numel() > 0) {
+    scores.index_put_({maskRows, maskItems}, torch::full({}, negInf, scores.options()));
+    scores.scatter_(1, idx, ts);  // the target itself is never masked
+  }
+  // Items scoring at least as high as the target, minus the target itself: ties count against.
+  return scores.ge(ts).sum(1) - 1;
+}
+
+std::vector<std::vector<int32_t>> FullRankingEvaluator::ranksForCandidates(
+    const std::function<torch::Tensor(const Batch&)>& represent, const torch::Tensor& table,
+    const std::vector<EvalCase>& cases, const EvalProgress& progress) const {
+  torch::NoGradGuard ng;
+  std::vector<int> lengths(cases.size());
+  for (size_t i = 0; i < cases.size(); ++i) lengths[i] = builder_.caseLength(cases[i]);
+  std::vector<std::vector<int32_t>> ranks;
+  int64_t done = 0;
+  const auto tableT = table.t();
+  for (const auto& rows : evalBatches(lengths, options_.batchSize)) {
+    Batch batch = builder_.evalBatch(cases, rows).to(device_);
+    torch::Tensor mr, mi;
+    if (options_.historyMask == HistoryMask::ExcludeSeen) {
+      auto [r, i] = builder_.historyIndex(cases, rows);
+      mr = r.to(device_);
+      mi = i.to(device_);
+    }
+    auto reps = represent(batch);  // [B,C,d]
+    if (reps.dim() == 2) reps = reps.unsqueeze(1);
+    const int64_t C = reps.size(1);
+    if (ranks.empty()) ranks.assign(static_cast<size_t>(C), std::vector<int32_t>(cases.size(), 0));
+    for (int64_t c = 0; c < C; ++c) {
+      auto scores = torch::mm(reps.select(1, c).contiguous(), tableT);
+      auto r = ranksFromScores(scores, batch.target, mr, mi).to(torch::kCPU).to(torch::kInt);
+      const int32_t* rp = r.data_ptr<int32_t>();
+      for (size_t b = 0; b < rows.size(); ++b) ranks[static_cast<size_t>(c)][static_cast<size_t>(rows[b])] = rp[b];
+    }
+    done += static_cast<int64_t>(rows.size());
+    if (progress) progress(done, static_cast<int64_t>(cases.size()));
+  }
+  return ranks;
+}
+
+EvalResult FullRankingEvaluator::evaluate(RecommenderImpl& model, const std::vector<EvalCase>& cases,
+                                          const EvalProgress& progress) const {
+  QElapsedTimer timer;
+  timer.start();
+  const bool wasTraining = model.is_training();
+  model.eval();
+  EvalResult result;
+  try {
+    torch::NoGradGuard ng;
+    auto table = model.itemTable();
+    auto all = ranksForCandidates([&](const Batch& b) { return model.represent(b); }, table, cases, progress);
+    result.ranks = all.empty() ? std::vector<int32_t>() : std::move(all[0]);
+  } catch (...) {
+    model.train(wasTraining);
+    throw;
+  }
+  model.train(wasTraining);
+  result.metrics = metricsFromRanks(result.ranks, options_.ks);
+  result.seconds = timer.nsecsElapsed() / 1e9;
+  result.casesPerSecond = result.seconds > 0 ? static_cast<double>(cases.size()) / result.seconds : 0;
+  return result;
+}
+
+}  // namespace rr

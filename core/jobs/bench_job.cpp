@@ -1,0 +1,214 @@
+#include "core/jobs/bench_job.h"
+
+#include "core/data/preprocess.h"
+#include "core/data/synthetic.h"
+#include "core/errors.h"
+#include "core/jobs/run_session.h"
+#include "core/train/trainer.h"
+
+#include <QDir>
+#include <QElapsedTimer>
+#include <QTemporaryDir>
+
+#include <algorithm>
+#include <numeric>
+
+namespace rr {
+namespace {
+
+constexpr int64_t kMatmulSize = 2048;       // square GEMM used to measure the machine's peak
+constexpr double kMatmulSeconds = 1.0;
+constexpr int kLatencyBigBatch = 256;
+
+/// Hooks that only honour cancellation (bench has no store and prints at the end).
+struct BenchHooks : TrainHooks {
+  std::function<void()> cancel;
+  void checkCancel() override { cancel(); }
+  void batchProgress(const std::string&, int, int, int64_t, int64_t, double) override {}
+  void metric(const std::string&, int64_t, int, const QString&, double) override {}
+  void message(const QString&) override {}
+};
+
+double percentile(std::vector<double> v, double q) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  const double pos = q * (static_cast<double>(v.size()) - 1);
+  const size_t lo = static_cast<size_t>(pos);
+  const size_t hi = std::min(lo + 1, v.size() - 1);
+  return v[lo] + (pos - static_cast<double>(lo)) * (v[hi] - v[lo]);
+}
+
+double measureMatmulGflops(const torch::Device& device) {
+  torch::NoGradGuard ng;
+  auto opts = torch::TensorOptions().device(device).dtype(torch::kFloat);
+  auto a = torch::randn({kMatmulSize, kMatmulSize}, opts);
+  auto b = torch::randn({kMatmulSize, kMatmulSize}, opts);
+  auto c = torch::empty({kMatmulSize, kMatmulSize}, opts);
+  torch::mm_out(c, a, b);  // warm-up
+  if (device.is_cuda()) torch::cuda::synchronize();
+  QElapsedTimer t;
+  t.start();
+  int reps = 0;
+  do {
+    torch::mm_out(c, a, b);
+    if (device.is_cuda()) torch::cuda::synchronize();
+    ++reps;
+  } while (t.nsecsElapsed() / 1e9 < kMatmulSeconds);
+  const double secs = t.nsecsElapsed() / 1e9;
+  return reps * 2.0 * kMatmulSize * kMatmulSize * kMatmulSize / secs / 1e9;
+}
+
+}  // namespace
+
+QString defaultBenchData() { return QStringLiteral("synthetic:users=22363,items=12101,length=9,seed=7"); }
+
+BenchJob::BenchJob(BenchRequest request) : request_(std::move(request)) {}
+
+QString BenchJob::title() const { return QStringLiteral("Benchmark %1").arg(request_.preset); }
+
+void BenchJob::run() {
+  RunConfig cfg = RunConfig::fromPreset(request_.preset);
+  for (const QString& o : request_.overrides) cfg.setAssignment(o);
+  cfg.set(QStringLiteral("threads"), request_.threads);
+  cfg.set(QStringLiteral("device"), request_.device);
+  cfg.validate();
+  const runtime::ThreadSplit threads = runtime::applyThreads(request_.threads);
+  const QString deviceName = runtime::resolveDevice(request_.device);
+  const torch::Device device(deviceName.toStdString());
+
+  auto phase = [this](const QString& name, double fraction) {
+    checkpointCancel();
+    JobProgress p;
+    p.phase = name;
+    p.fraction = fraction;
+    reportProgress(p);
+    reportMessage(name);
+  };
+
+  phase(QStringLiteral("loading data"), 0.0);
+  const QString source = request_.data.isEmpty() ? defaultBenchData() : request_.data;
+  PreprocessOptions pre;
+  pre.minRating = cfg.getDouble(QStringLiteral("data.min_rating"));
+  pre.kcore = cfg.getInt(QStringLiteral("data.kcore"));
+  pre.minSequenceLength = cfg.getInt(QStringLiteral("data.min_seq_len"));
+  const SequenceData data = preprocess(isSyntheticSpec(source) ? generateSynthetic(parseSyntheticSpec(source))
+                                                               : readInteractions(source, DataFormat::Auto),
+                                       pre);
+  const DataSplit split = splitFor(data, cfg);
+  const BatchBuilder builder(data, cfg.getInt(QStringLiteral("data.max_len")));
+  const FullRankingEvaluator evaluator(builder, EvalOptions::fromConfig(cfg), device);
+  Recommender model = buildRecommender(cfg, data.numItems);
+  model->to(device);
+
+  QJsonObject result{{QStringLiteral("preset"), request_.preset},
+                     {QStringLiteral("threads"), threads.torch * threads.blas},
+                     {QStringLiteral("thread_split"), QJsonObject{{QStringLiteral("torch"), threads.torch},
+                                                                   {QStringLiteral("blas"), threads.blas}}},
+                     {QStringLiteral("device"), deviceName},
+                     {QStringLiteral("data"), source},
+                     {QStringLiteral("users"), data.numUsers()},
+                     {QStringLiteral("items"), data.numItems}};
+
+  // Training throughput of each configured stage's optimisation steps.
+  BenchHooks hooks;
+  hooks.cancel = [this] { checkpointCancel(); };
+  QTemporaryDir scratch;
+  const QStringList stages = cfg.getStringList(QStringLiteral("stages"));
+  double trainSps = 0, trainTps = 0;
+  QJsonObject perStage;
+  for (int i = 0; i < stages.size(); ++i) {
+    phase(QStringLiteral("training %1").arg(stages[i]), 0.1 + 0.4 * i / stages.size());
+    StageEnv env;
+    env.model = model;
+    env.data = &data;
+    env.split = &split;
+    env.builder = &builder;
+    env.evaluator = &evaluator;
+    env.device = device;
+    env.config = cfg;
+    env.settings = stages[i] == QLatin1String("rpt") ? StageSettings::forRpt(cfg) : StageSettings::forSpt(cfg);
+    env.hooks = &hooks;
+    env.lastCheckpoint = QDir(scratch.path()).filePath(stages[i] + QStringLiteral("-last.pt"));
+    env.bestCheckpoint = QDir(scratch.path()).filePath(stages[i] + QStringLiteral("-best.pt"));
+    auto trainer = makeStageTrainer(stages[i].toStdString(), env);
+    const TrainBenchFigures f = trainer->benchmark(request_.trainSeconds / stages.size());
+    perStage.insert(stages[i], QJsonObject{{QStringLiteral("samples_per_second"), f.samplesPerSecond},
+                                           {QStringLiteral("targets_per_second"), f.targetsPerSecond},
+                                           {QStringLiteral("steps"), static_cast<double>(f.steps)},
+                                           {QStringLiteral("seconds"), f.seconds}});
+    if (i == 0) {
+      trainSps = f.samplesPerSecond;
+      trainTps = f.targetsPerSecond;
+    }
+  }
+  result.insert(QStringLiteral("train_samples_per_second"), trainSps);
+  result.insert(QStringLiteral("train_targets_per_second"), trainTps);
+  result.insert(QStringLiteral("stages"), perStage);
+
+  // Evaluation throughput: full ranking of every validation case.
+  phase(QStringLiteral("evaluating"), 0.5);
+  evaluator.evaluate(*model, std::vector<EvalCase>(split.valid.begin(), split.valid.begin() + std::min<size_t>(split.valid.size(), 512)));
+  const EvalResult ev = evaluator.evaluate(*model, split.valid, [this](int64_t, int64_t) { checkpointCancel(); });
+  result.insert(QStringLiteral("eval_users_per_second"), ev.casesPerSecond);
+
+  // Latency of ranking requests (represent + score all items + top-10), batch 1 and 256.
+  phase(QStringLiteral("latency"), 0.7);
+  model->eval();
+  torch::NoGradGuard ng;
+  const auto table = model->itemTable();
+  std::vector<int64_t> caseOrder(split.test.size());
+  std::iota(caseOrder.begin(), caseOrder.end(), 0);
+  auto timeRequests = [&](int batchSize, int repeats) {
+    std::vector<double> ms;
+    for (int r = -3; r < repeats; ++r) {  // 3 warm-up requests
+      checkpointCancel();
+      std::vector<int64_t> rows;
+      for (int j = 0; j < batchSize; ++j)
+        rows.push_back(caseOrder[static_cast<size_t>((static_cast<int64_t>(r + 3) * batchSize + j) % static_cast<int64_t>(caseOrder.size()))]);
+      QElapsedTimer t;
+      t.start();
+      Batch b = builder.evalBatch(split.test, rows).to(device);
+      auto top = std::get<1>(torch::mm(model->represent(b), table.t()).topk(10, 1));
+      if (device.is_cuda()) torch::cuda::synchronize();
+      (void)top;
+      if (r >= 0) ms.push_back(t.nsecsElapsed() / 1e6);
+    }
+    return ms;
+  };
+  const auto b1 = timeRequests(1, request_.latencyRepeats);
+  const auto b256 = timeRequests(kLatencyBigBatch, std::max(10, request_.latencyRepeats / 10));
+  result.insert(QStringLiteral("latency_ms"),
+                QJsonObject{{QStringLiteral("batch1_p50"), percentile(b1, 0.5)},
+                            {QStringLiteral("batch1_p99"), percentile(b1, 0.99)},
+                            {QStringLiteral("batch256_p50"), percentile(b256, 0.5)},
+                            {QStringLiteral("batch256_p99"), percentile(b256, 0.99)}});
+
+  // FLOPs and utilisation.
+  phase(QStringLiteral("matmul peak"), 0.9);
+  double meanLen = 0;
+  for (const auto& c : split.test) meanLen += builder.caseLength(c);
+  meanLen /= std::max<size_t>(1, split.test.size());
+  const double flops = model->flopsPerSample(meanLen);
+  const auto units = trainingUnits(split, StageSettings::forSpt(cfg).targets);
+  double unitLen = 0, unitTargets = 0;
+  for (const auto& u : units) {
+    unitLen += builder.unitLength(u);
+    unitTargets += StageSettings::forSpt(cfg).targets == TargetMode::AllPositions ? builder.unitLength(u) : 1;
+  }
+  unitLen /= std::max<size_t>(1, units.size());
+  unitTargets /= std::max<size_t>(1, units.size());
+  const double trainFlops = model->trainingFlopsPerSample(unitLen, unitTargets);
+  const double peak = measureMatmulGflops(device);
+  int64_t params = 0;
+  for (const auto& p : model->parameters()) params += p.numel();
+  result.insert(QStringLiteral("flops_per_sample"), flops);
+  result.insert(QStringLiteral("train_flops_per_sample"), trainFlops);
+  result.insert(QStringLiteral("parameters"), static_cast<double>(params));
+  result.insert(QStringLiteral("matmul_peak_gflops"), peak);
+  result.insert(QStringLiteral("model_flops_utilisation"), peak > 0 ? trainSps * trainFlops / (peak * 1e9) : 0.0);
+  result.insert(QStringLiteral("peak_rss_mb"), runtime::peakRssMb());
+  phase(QStringLiteral("done"), 1.0);
+  setResult(result);
+}
+
+}  // namespace rr

@@ -1,0 +1,43 @@
+#pragma once
+/// \file
+/// \brief Training runs as jobs: create a run, train or resume all its stages, evaluate.
+
+#include "core/jobs/job.h"
+#include "core/project/run_config.h"
+
+#include <QString>
+#include <atomic>
+
+namespace rr {
+
+class ExperimentStore;
+
+/// \brief Validates `config` and stores a new run (status queued) on a dataset. Returns its id.
+qint64 createRun(ExperimentStore& store, qint64 datasetId, const RunConfig& config,
+                 const QString& name = {});
+
+/// \brief Trains a run through its stages (SPEC §4): fresh, or resumed from its last
+/// checkpoint when it has one (interrupted, failed, or stopped runs). After each stage the best
+/// checkpoint is evaluated on validation and test with full ranking and stored with per-case
+/// ranks. Cancelling marks the run `interrupted` (resumable); errors mark it `failed` with the
+/// message. result() is the --summary JSON of DESIGN.md's command-line contract.
+class TrainJob : public Job {
+ public:
+  TrainJob(QString projectDir, qint64 runId);
+  ~TrainJob() override;
+  QString title() const override;
+  qint64 runId() const { return runId_; }
+
+ protected:
+  void run() override;
+  void onPaused() override;
+  void onResumed() override;
+
+ private:
+  QString projectDir_;
+  qint64 runId_;
+  struct State;
+  State* state_ = nullptr;  ///< valid during run()
+};
+
+}  // namespace rr

@@ -1,0 +1,155 @@
+// The command-line contract: exit codes, one-line errors naming the key or file:line, the
+// --summary JSON, runs/export/evaluate/resume on a tiny synthetic project.
+#include "app/cli/cli.h"
+#include "test_main.h"
+
+#include <QFile>
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <QTemporaryDir>
+
+namespace {
+struct Result {
+  int code = 0;
+  QString out, err;
+};
+
+Result cli(QStringList args) {
+  args.prepend("reasonrec");
+  Result r;
+  QTextStream out(&r.out), err(&r.err);
+  r.code = rr::cli::run(args, out, err, false);
+  return r;
+}
+
+const QStringList kTiny{"--set", "data.max_len=10", "--set", "model.d=16", "--set", "train.epochs=2",
+                        "--set", "train.batch_size=64", "--threads", "1"};
+const QString kData = "synthetic:users=200,items=40,clusters=4,length=8,seed=2";
+}  // namespace
+
+class CliTest : public QObject {
+  Q_OBJECT
+ private slots:
+  void usage_data() {
+    QTest::addColumn<QStringList>("args");
+    QTest::addColumn<int>("code");
+    QTest::addColumn<QString>("mentions");
+    QTest::newRow("no command") << QStringList{} << 2 << "usage";
+    QTest::newRow("help") << QStringList{"--help"} << 0 << "commands";
+    QTest::newRow("version") << QStringList{"--version"} << 0 << "LibTorch";
+    QTest::newRow("unknown command") << QStringList{"frobnicate"} << 2 << "frobnicate";
+    QTest::newRow("subcommand help") << QStringList{"train", "--help"} << 0 << "--preset";
+    QTest::newRow("unknown option") << QStringList{"runs", "--bogus"} << 2 << "bogus";
+    QTest::newRow("missing project") << QStringList{"train", "--data", "x"} << 2 << "--project";
+    QTest::newRow("bad run id") << QStringList{"resume", "--project", "/tmp/rr-none", "--run", "abc"} << 2 << "--run";
+  }
+  void usage() {
+    QFETCH(QStringList, args);
+    QFETCH(int, code);
+    QFETCH(QString, mentions);
+    const Result r = cli(args);
+    QCOMPARE(r.code, code);
+    QVERIFY2((r.out + r.err).contains(mentions), qPrintable(r.out + r.err));
+  }
+
+  void configErrorsNameTheKey_data() {
+    QTest::addColumn<QString>("assignment");
+    QTest::addColumn<QString>("key");
+    QTest::newRow("unknown key") << "model.reasoner.stepz=3" << "model.reasoner.stepz";
+    QTest::newRow("out of range") << "train.epochs=0" << "train.epochs";
+    QTest::newRow("bad enum") << "data.split=random" << "data.split";
+    QTest::newRow("not a number") << "train.lr=fast" << "train.lr";
+  }
+  void configErrorsNameTheKey() {
+    QFETCH(QString, assignment);
+    QFETCH(QString, key);
+    QTemporaryDir dir;
+    const Result r = cli({"train", "--project", dir.path(), "--data", kData, "--set", assignment});
+    QCOMPARE(r.code, 2);
+    QCOMPARE(r.err.count('\n'), 1);
+    QVERIFY2(r.err.contains(key), qPrintable(r.err));
+  }
+
+  void dataErrorNamesFileAndLine() {
+    QTemporaryDir dir;
+    const QString path = dir.filePath("bad.inter");
+    QFile f(path);
+    QVERIFY(f.open(QIODevice::WriteOnly));
+    f.write("user_id:token\titem_id:token\ttimestamp:float\nu1\ti1\t1\nu1\ti2\tnot-a-time\n");
+    f.close();
+    const Result r = cli({"train", "--project", dir.filePath("p"), "--data", path});
+    QCOMPARE(r.code, 3);
+    QVERIFY2(r.err.contains(path + ":3"), qPrintable(r.err));
+  }
+
+  void trainRunsEvaluateExport() {
+    QTemporaryDir dir;
+    const QString project = dir.filePath("proj");
+    const QString summary = dir.filePath("summary.json");
+    Result r = cli(QStringList{"train", "--project", project, "--data", kData, "--summary", summary} + kTiny);
+    QCOMPARE(r.code, 0);
+    QVERIFY2(r.out.contains("ndcg@10"), qPrintable(r.out));
+    QFile f(summary);
+    QVERIFY(f.open(QIODevice::ReadOnly));
+    const QJsonObject s = QJsonDocument::fromJson(f.readAll()).object();
+    QCOMPARE(s.value("status").toString(), QString("completed"));
+    QCOMPARE(s.value("preset").toString(), QString("sasrec"));
+    QCOMPARE(s.value("epochs_run").toInt(), 2);
+    QVERIFY(s.value("dataset").toObject().value("users").toInt() > 0);
+    QVERIFY(s.value("test").toObject().contains("mrr@10"));
+    const int runId = s.value("run_id").toInt();
+
+    r = cli({"runs", "--project", project, "--json"});
+    QCOMPARE(r.code, 0);
+    const QJsonArray runs = QJsonDocument::fromJson(r.out.toUtf8()).array();
+    QCOMPARE(runs.size(), 1);
+    QCOMPARE(runs[0].toObject().value("status").toString(), QString("completed"));
+
+    r = cli({"runs", "--project", project});
+    QCOMPARE(r.code, 0);
+    QVERIFY(r.out.contains("completed"));
+
+    const QString csv = dir.filePath("m.csv");
+    r = cli({"export", "--project", project, "--run", QString::number(runId), "--metrics", csv});
+    QCOMPARE(r.code, 0);
+    QFile c(csv);
+    QVERIFY(c.open(QIODevice::ReadOnly));
+    const QList<QByteArray> lines = c.readAll().split('\n');
+    QCOMPARE(lines[0], QByteArray("run,stage,step,epoch,name,value,wall_time"));
+    QVERIFY(lines.size() > 5);
+
+    r = cli({"evaluate", "--project", project, "--run", QString::number(runId), "--set", "eval.history_mask=exclude_seen"});
+    QCOMPARE(r.code, 0);
+    QVERIFY(r.out.contains("exclude_seen"));
+
+    r = cli({"resume", "--project", project, "--run", QString::number(runId)});
+    QCOMPARE(r.code, 2);
+    QVERIFY(r.err.contains("already completed"));
+
+    r = cli({"evaluate", "--project", project, "--run", "999"});
+    QCOMPARE(r.code, 2);
+    QVERIFY(r.err.contains("999"));
+  }
+
+  void benchWritesTheContractFields() {
+    QTemporaryDir dir;
+    const QString summary = dir.filePath("bench.json");
+    const Result r = cli({"bench", "--data", kData, "--seconds", "0.5", "--threads", "1", "--summary", summary,
+                          "--set", "model.d=16", "--set", "data.max_len=10"});
+    QCOMPARE(r.code, 0);
+    QFile f(summary);
+    QVERIFY(f.open(QIODevice::ReadOnly));
+    const QJsonObject s = QJsonDocument::fromJson(f.readAll()).object();
+    for (const char* key : {"preset", "threads", "device", "train_samples_per_second", "eval_users_per_second",
+                            "latency_ms", "flops_per_sample", "parameters", "peak_rss_mb", "matmul_peak_gflops",
+                            "model_flops_utilisation"})
+      QVERIFY2(s.contains(QLatin1String(key)), key);
+    QVERIFY(s.value("train_samples_per_second").toDouble() > 0);
+    QVERIFY(s.value("latency_ms").toObject().value("batch1_p50").toDouble() > 0);
+    QVERIFY(s.value("model_flops_utilisation").toDouble() > 0);
+  }
+};
+
+RR_TEST_MAIN(CliTest)
+#include "tst_cli.moc"
