@@ -176,11 +176,10 @@ SequenceData preprocess(const RawLog& log, const PreprocessOptions& options) {
   }
   if (std::all_of(userLen.begin(), userLen.end(), [](int n) { return n == 0; }))
     throw DataError(log.path, 0,
-                    QStringLiteral("no user has at least %1 interactions after the %2 "
-                                   "(data.min_sequence_length removed everyone left)")
-                        .arg(options.minSequenceLength)
-                        .arg(k > 0 ? QStringLiteral("%1-core filter").arg(k)
-                                   : QStringLiteral("rating filter")));
+                    QStringLiteral("no user has at least %1 interactions after the rating and "
+                                   "k-core filters (data.min_sequence_length removed every user "
+                                   "left)")
+                        .arg(options.minSequenceLength));
 
   // 5. Dense remap. Users: by the file position of their earliest surviving interaction.
   //    Items: 1..N in order of first appearance walking those users' time-ordered sequences.

@@ -10,6 +10,8 @@
 #include <QJsonObject>
 #include <QJsonValue>
 
+#include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <cmath>
 #include <cstring>
@@ -338,14 +340,16 @@ bool isRecBoleType(std::string_view type) {
   return type == "token" || type == "token_seq" || type == "float" || type == "float_seq";
 }
 
-/// Whether every whitespace-separated token of a line is "name:type" with a RecBole type.
+/// Whether every whitespace-separated token of a line is "name:type" with a word as type (the
+/// reader then checks the types, so a misspelt one gets its own message).
 bool looksLikeRecBoleHeader(std::string_view line) {
   std::vector<std::string_view> tokens;
   splitWhitespace(line, tokens);
   for (auto t : tokens) {
     const size_t colon = t.rfind(':');
-    if (colon == std::string_view::npos || colon == 0 || !isRecBoleType(t.substr(colon + 1)))
-      return false;
+    if (colon == std::string_view::npos || colon == 0 || colon + 1 == t.size()) return false;
+    for (char c : t.substr(colon + 1))
+      if (!std::isalpha(static_cast<unsigned char>(c)) && c != '_') return false;
   }
   return !tokens.empty();
 }
@@ -798,7 +802,7 @@ RawLog readAmazon2023(const QString& path, const ReadProgress& progress) {
 }  // namespace
 
 DataFormat detectFormat(const QString& path) {
-  const std::vector<std::string> lines = firstLines(path, 3);
+  const std::vector<std::string> lines = firstLines(path, 2);
   if (lines.empty()) throw DataError(path, 0, QStringLiteral("the file has only blank lines"));
   const std::string_view first = lines.front();
   const QString name = strippedName(path);
@@ -821,14 +825,30 @@ DataFormat detectFormat(const QString& path) {
                         .arg(quoted(first)));
   if (namedJson)
     throw DataError(path, 0, QStringLiteral("expected JSON lines (one object per line)"));
-  // SASRec text: every inspected line is "user item..." with whitespace-separated tokens.
+  // SASRec text: "user item..." with whitespace-separated tokens (later lines are checked by
+  // the reader, which names the line that does not fit).
   std::vector<std::string_view> tokens;
-  bool allSasRec = true;
-  for (const std::string& l : lines) {
-    splitWhitespace(l, tokens);
-    if (tokens.size() < 2) allSasRec = false;
+  splitWhitespace(first, tokens);
+  if (tokens.size() >= 2 && first.find(',') == std::string_view::npos) {
+    // A line of words above lines of numbers is a header, which SASRec files do not have.
+    auto all = [](std::string_view line, auto pred) {
+      std::vector<std::string_view> t;
+      splitWhitespace(line, t);
+      return std::all_of(t.begin(), t.end(), [&](std::string_view x) {
+        return std::all_of(x.begin(), x.end(), pred);
+      });
+    };
+    const bool words = all(first, [](char c) { return std::isalpha(static_cast<unsigned char>(c)) || c == '_'; });
+    const bool numbers = lines.size() > 1 && all(lines[1], [](char c) {
+      return std::isdigit(static_cast<unsigned char>(c)) || c == '.' || c == '-';
+    });
+    if (words && numbers)
+      throw DataError(path, 1,
+                      QStringLiteral("unknown header %1: SASRec text has no header, and a RecBole "
+                                     "header needs 'name:type' fields such as 'user_id:token'")
+                          .arg(quoted(first)));
+    return DataFormat::SasRec;
   }
-  if (allSasRec) return DataFormat::SasRec;
   throw DataError(path, 0,
                   QStringLiteral("unknown format: first line %1 fits none of SASRec text "
                                  "('user item1 item2 ...'), RecBole .inter (tab-separated "
