@@ -202,7 +202,6 @@ class LineReader {
   }
 
   qint64 lineNumber() const { return lineNumber_; }
-  bool isGzip() const { return gzip_; }
 
  private:
   void take(std::string_view& line, size_t b, size_t e) {
@@ -248,6 +247,7 @@ class LineReader {
     const char* msg = gzerror(file_, &err);
     QString what = QString::fromUtf8(msg ? msg : "unknown error");
     if (err == Z_BUF_ERROR) what = QStringLiteral("unexpected end of file");
+    if (!gzip_) throw DataError(path_, 0, QStringLiteral("read error (%1)").arg(what));
     throw DataError(path_, 0,
                     QStringLiteral("the gzip data is truncated or corrupt (%1)").arg(what));
   }
@@ -370,15 +370,19 @@ RawLog readSasRec(const QString& path, const ReadProgress& progress) {
   LogBuilder b(path, DataFormat::SasRec);
   std::vector<std::string_view> tokens;
   std::string_view line;
+  bool first = true;
   while (in.next(line)) {
     if (isBlank(line)) continue;
-    if (in.lineNumber() == 1) {
+    if (first) {
+      first = false;
       const std::string_view t = trimmed(line);
       if (t.front() == '{')
-        throw DataError(path, 1, QStringLiteral("this looks like JSON lines (Amazon 2023), not "
+        throw DataError(path, in.lineNumber(),
+                        QStringLiteral("this looks like JSON lines (Amazon 2023), not "
                                                 "SASRec text; use format amazon2023 or auto"));
       if (looksLikeRecBoleHeader(t))
-        throw DataError(path, 1, QStringLiteral("this looks like a RecBole header, not SASRec "
+        throw DataError(path, in.lineNumber(),
+                        QStringLiteral("this looks like a RecBole header, not SASRec "
                                                 "text; use format recbole or auto"));
     }
     splitWhitespace(line, tokens);

@@ -90,9 +90,6 @@ class TestReaders : public QObject {
   void progressAndCancel();
   void previewLines_data();
   void previewLines();
-
- private:
-  QTemporaryDir dir_;
 };
 
 // ---------------------------------------------------------------------------------------------
