@@ -9,6 +9,8 @@
 
 namespace rr {
 
+/// JSON keys: "min_rating", "kcore", "min_sequence_length" (fromJson: absent = default; bad
+/// values throw ConfigError("data.<key>", ...)).
 struct PreprocessOptions {
   /// Keep interactions with rating > minRating when the log has ratings.
   double minRating = 3.0;
@@ -23,7 +25,10 @@ struct PreprocessOptions {
 };
 
 /// \brief Log -> per-user time-ordered sequences with dense ids 1..N.
-/// Throws DataError(log.path, 0, ...) when nothing survives the filters.
+/// Order: rating filter, per-user sort by (timestamp, file order), k-core, minimum length.
+/// Dense ids are deterministic: users by the file position of their first surviving interaction;
+/// items 1..N by first appearance walking those users' time-ordered sequences.
+/// Throws DataError(log.path, 0, ...) naming the filter when nothing survives.
 SequenceData preprocess(const RawLog& log, const PreprocessOptions& options);
 
 }  // namespace rr

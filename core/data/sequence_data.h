@@ -21,7 +21,8 @@ struct DatasetStats {
   double medianLength = 0;
   double sparsity = 0;       ///< 1 - interactions / (users * items)
   /// Histogram of sequence lengths: lengthHistogram[i] = users with length in
-  /// [histogramEdges[i], histogramEdges[i+1]).
+  /// [histogramEdges[i], histogramEdges[i+1]). Edges are fixed, 1 2 3 4 5 6 8 10 15 20 30 50
+  /// 100 200, closed by max(200, maxLength) + 1 (a leading 0 edge only if a user has no items).
   std::vector<int> histogramEdges;
   std::vector<qint64> lengthHistogram;
   bool hasTimestamps = false;
@@ -44,15 +45,18 @@ struct SequenceData {
 
   int numUsers() const { return static_cast<int>(sequences.size()); }
   bool hasTimestamps() const { return !timestamps.empty(); }
-  /// Title for display, falling back to the original id.
+  /// Title for display, falling back to the original id, then to the number itself.
   QString itemLabel(int item) const;
   /// Statistics of this data (histogram with power-of-two-ish bins).
   DatasetStats computeStats() const;
-  /// Structural checks (ids in range, shapes agree); throws DataError(name, 0, ...).
+  /// Structural checks (no empty sequence, ids in 1..numItems, id maps and titles sized to
+  /// match or empty, timestamps shaped like sequences, finite and non-decreasing per user);
+  /// throws DataError(name, 0, ...).
   void validate(const QString& name) const;
 };
 
-/// \brief Compact binary form used by the experiment store (qCompress'd, versioned).
+/// \brief Compact binary form used by the experiment store: "RRSD" magic, version, then the
+/// qCompress'd payload (flat little-endian arrays). Round trips bit-exactly.
 QByteArray serializeSequenceData(const SequenceData& data);
 /// Throws DataError("<store>", 0, ...) on a corrupt or unknown-version blob.
 SequenceData deserializeSequenceData(const QByteArray& blob);

@@ -18,7 +18,9 @@ QString splitKindName(SplitKind k);
 struct SplitOptions {
   SplitKind kind = SplitKind::LeaveOneOut;
   /// global_time: start of the validation / test periods. Values in (0, 1] are quantiles of the
-  /// interaction timestamps; larger values are absolute timestamps.
+  /// interaction timestamps (cut = sorted[floor(q·M)], so that fraction falls before it; ties at
+  /// the cut go to the later period; 1 = after everything); larger values are absolute
+  /// timestamps. Periods: train t < valid cut <= valid < test cut <= test.
   double validCut = 0.8;
   double testCut = 0.9;
 };
@@ -43,7 +45,9 @@ struct DataSplit {
 /// \brief leave_one_out: last item = test, second last = validation, earlier = training
 /// (users with fewer than 3 items only train). global_time: cut by timestamps; a valid/test target
 /// needs at least one training-period history item and an item seen in training.
-/// Throws DataError / ConfigError when the data cannot be split that way (e.g. no timestamps).
+/// Throws ConfigError when the data cannot be split that way: "data.split" (no timestamps for
+/// global_time, no user with 3 items for leave_one_out), "data.valid_cut" / "data.test_cut"
+/// (cut not positive, cuts out of order, or a period left without cases).
 DataSplit makeSplit(const SequenceData& data, const SplitOptions& options);
 
 /// Which positions of a training sequence carry a loss.

@@ -27,7 +27,9 @@ struct SyntheticOptions {
   QString pattern = QStringLiteral("markov");
   uint64_t seed = 1;
 
-  /// The canonical spec string, e.g. "synthetic:users=2000,items=500,seed=1".
+  /// The canonical spec string with every key in a fixed order, e.g. "synthetic:users=2000,
+  /// items=500,clusters=10,length=20,min_length=5,max_length=200,markov=0.6,cluster=0.3,zipf=1,
+  /// pattern=markov,seed=1" (spec key `length` = meanLength).
   QString toSpec() const;
 };
 
@@ -37,7 +39,10 @@ bool isSyntheticSpec(const QString& data);
 SyntheticOptions parseSyntheticSpec(const QString& spec);
 
 /// \brief A RawLog (users "u1".., items "i1"..; increasing timestamps; rating 5), so synthetic
-/// data goes through the same preprocessing as files. Same options -> identical log.
+/// data goes through the same preprocessing as files. Same options -> identical log on every
+/// platform (SplitMix64 and integer/threshold sampling only). path = toSpec(), format = Auto.
+/// Users start uniformly within one year (Unix seconds from 1.6e9) and step 1 s..2 days, so
+/// their activity interleaves in global time. Invalid options throw ConfigError("data", ...).
 RawLog generateSynthetic(const SyntheticOptions& options);
 
 }  // namespace rr
