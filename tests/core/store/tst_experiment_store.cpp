@@ -497,10 +497,18 @@ class TestExperimentStore : public QObject {
     QCOMPARE(countRows(storeConnection(s.databasePath()), QStringLiteral("metrics")), kRecords);
     // Target is > 100k/s; the bound here leaves room for a loaded, shared CI machine.
     QVERIFY2(rate > 50000, qPrintable(QStringLiteral("%1 records/s").arg(rate)));
+    // As a training job drains its queue: many small transactions.
+    constexpr int kCalls = 1000, kPerCall = 100;
+    const QVector<MetricRecord> small = syntheticMetrics(id, kPerCall);
+    t.restart();
+    for (int i = 0; i < kCalls; ++i) s.appendMetrics(small);
+    const double smallRate = kCalls * kPerCall / (t.nsecsElapsed() / 1e9);
+    qInfo("appendMetrics: %d calls of %d records, %.0f records/s", kCalls, kPerCall, smallRate);
+    QVERIFY2(smallRate > 20000, qPrintable(QStringLiteral("%1 records/s").arg(smallRate)));
     // Reading the series back is what a plot does.
     t.restart();
-    QCOMPARE(s.metrics(id).size(), kRecords);
-    qInfo("metrics(): %d records read in %.3f s", kRecords, t.nsecsElapsed() / 1e9);
+    QCOMPARE(s.metrics(id).size(), kRecords + kCalls * kPerCall);
+    qInfo("metrics(): %d records read in %.3f s", kRecords + kCalls * kPerCall, t.nsecsElapsed() / 1e9);
   }
 
   // --- evaluations ---
