@@ -8,6 +8,7 @@
 #include <QJsonObject>
 #include <QString>
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <mutex>
 #include <vector>
@@ -45,8 +46,12 @@ class JobObserver {
 
 /// \brief Smoothed rate and ETA for a phase of known size (exponential moving average of the
 /// rate, debiased, so the first estimates are not dominated by start-up).
+/// Each update() with time elapsed contributes the rate of its interval, r = Δdone/Δt, to
+/// m ← β·m + (1−β)·r and w ← β·w + (1−β); rate() = m / w (as Adam's bias correction: w starts
+/// at 0, so the first estimate is the first interval's rate, not (1−β) of it).
 class EtaEstimator {
  public:
+  static constexpr double kSmoothing = 0.9;  ///< β: ~10 intervals of memory
   void start(qint64 total);
   /// Records that `done` items are finished at time `seconds` since start().
   void update(qint64 done, double seconds);
@@ -57,7 +62,7 @@ class EtaEstimator {
 
  private:
   qint64 total_ = 0, done_ = 0, lastDone_ = 0;
-  double lastSeconds_ = 0, rate_ = 0, weight_ = 0;
+  double lastSeconds_ = 0, rate_ = 0, weight_ = 0, ema_ = 0;
 };
 
 /// \brief Base class of all long work. Subclasses implement run() and call
@@ -74,6 +79,9 @@ class Job {
   virtual QString title() const = 0;
 
   /// Runs the job on the calling thread; never throws. Thread: a worker thread.
+  /// Outcomes: run() returns -> Completed (exit 0); CancelledError -> Cancelled (130);
+  /// rr::Error -> Failed with its message and exit code; any other exception -> Failed
+  /// ("internal error: ...", exit 4). Observers see every status change in order.
   void execute();
 
   /// Thread: any. Requests cancellation; run() stops at its next cancellation point.
@@ -98,8 +106,11 @@ class Job {
 
  protected:
   virtual void run() = 0;
-  /// Throws CancelledError when cancelled; blocks while paused. Cheap; call between batches.
+  /// Throws CancelledError when cancelled; blocks while paused (status Paused, onPaused(),
+  /// then onResumed() and status Running on resume; cancel() while paused ends the wait and
+  /// throws). Cheap; call between batches.
   void checkpointCancel();
+  /// Stores and forwards progress; fills elapsedSeconds from the job's clock when left 0.
   void reportProgress(const JobProgress& progress);
   void reportMetric(const MetricRecord& record);
   void reportMessage(const QString& line);
@@ -110,6 +121,7 @@ class Job {
 
  private:
   void setStatus(JobStatus s);
+  double elapsedSeconds() const;
   std::atomic<bool> cancel_{false};
   std::atomic<bool> pause_{false};
   std::atomic<JobStatus> status_{JobStatus::Queued};
@@ -120,6 +132,7 @@ class Job {
   QJsonObject result_;
   JobProgress progress_;
   std::vector<JobObserver*> observers_;
+  std::chrono::steady_clock::time_point started_{};
 };
 
 }  // namespace rr

@@ -20,6 +20,9 @@ struct ConfigKey {
   double min = 0;       ///< Int/Double (and IntList elements): inclusive range
   double max = 0;
   QStringList choices;  ///< Enum, and allowed elements of StringList
+  /// String: regular expression the whole value must match (empty = any string).
+  /// Lists (IntList, StringList) must be non-empty and free of duplicates.
+  QString pattern;
   QString label;        ///< short label for forms, e.g. "Reasoning steps"
   QString help;         ///< one or two sentences, shown as tooltip / --help text
   /// Form page: "data", "model", "reasoner", "spt", "rpt", "eval", "run".
@@ -36,6 +39,10 @@ class ConfigSchema {
   static const ConfigSchema& instance();
   const QVector<ConfigKey>& keys() const { return keys_; }
   const ConfigKey* find(const QString& path) const;
+  /// Like find(), but throws ConfigError(path, "unknown key; did you mean ...?") when absent.
+  const ConfigKey& require(const QString& path) const;
+  /// The known key closest to a mistyped one (empty when nothing is close).
+  QString suggest(const QString& unknownPath) const;
   /// The full default configuration as nested JSON.
   QJsonObject defaults() const;
   /// Checks one value against its key; returns an empty string when valid, else the reason.
@@ -54,7 +61,8 @@ class ConfigSchema {
 QJsonValue jsonPathValue(const QJsonObject& root, const QString& path);
 /// Writes a dotted path into nested JSON, creating objects as needed.
 void setJsonPathValue(QJsonObject& root, const QString& path, const QJsonValue& value);
-/// Flattens nested JSON to dotted paths (arrays stay values).
+/// Flattens nested JSON to dotted paths (arrays stay values; an empty object is a value too,
+/// so that a misplaced {} is reported rather than ignored).
 QVector<QPair<QString, QJsonValue>> flattenJson(const QJsonObject& root);
 
 }  // namespace rr

@@ -12,6 +12,8 @@ namespace rr {
 
 /// \brief Paths and lifetime helpers of a project directory. Cheap to copy; holds no
 /// database connection (open an ExperimentStore on databasePath() per thread).
+/// Run locks: locks/run-<id>.lock (QLockFile, never stale by age; a lock whose process is gone
+/// is stale). Locks held by this process are tracked process-wide and count as alive.
 class Project {
  public:
   /// Creates the directory layout when missing, migrates the database, and marks runs whose
@@ -24,8 +26,10 @@ class Project {
   QString checkpointDir(qint64 runId) const;  ///< created on demand
   QString absolutePath(const QString& relative) const;
   QString relativePath(const QString& absolute) const;
-  /// project.json (optional): name, description, datasets to import on first open.
-  QJsonObject manifest() const;
+  /// project.json (optional): name, description, datasets to import on first open
+  /// ("datasets": [{"name": ..., "source": ...}]); read by openOrCreate(), which throws
+  /// Error(Usage) "<file>:<line>: ..." when it is not valid JSON. Empty when absent.
+  QJsonObject manifest() const { return manifest_; }
 
   /// \brief Holds the per-run lock while a process works on the run; other processes see the
   /// run as alive. Throws Error(Usage) when another live process holds it.
@@ -34,18 +38,25 @@ class Project {
     ~RunLock();
     RunLock(RunLock&&) noexcept;
     RunLock& operator=(RunLock&&) noexcept;
+    /// Releases the lock now (the destructor does it otherwise).
+    void release();
+    bool isHeld() const { return lock_ != nullptr; }
    private:
     friend class Project;
     RunLock() = default;
     std::unique_ptr<QLockFile> lock_;
+    QString path_;
   };
   RunLock lockRun(qint64 runId) const;
-  /// Whether some live process holds the run's lock.
+  /// Whether some live process (this one included) holds the run's lock. Checking another
+  /// process's lock briefly takes it when it turns out to be free or stale.
   bool isRunLocked(qint64 runId) const;
+  QString runLockPath(qint64 runId) const;
 
  private:
   explicit Project(QString dir) : dir_(std::move(dir)) {}
   QString dir_;
+  QJsonObject manifest_;
 };
 
 }  // namespace rr

@@ -28,12 +28,15 @@ class RunConfig {
   /// Overlay `json` on the defaults (or on the preset it names in "preset"). Unknown keys and
   /// bad values throw ConfigError naming the key.
   static RunConfig fromJson(const QJsonObject& json);
-  /// Reads a JSON file; parse errors throw ConfigError("<file>:<line>", ...).
+  /// Reads a JSON file; parse errors throw ConfigError("<file>:<line>", ...); a bad key or value
+  /// throws ConfigError naming the key, its message ending in "(in <file>)".
   static RunConfig fromFile(const QString& path);
 
+  /// Sets every value of `overlay` (nested objects or dotted keys); all or nothing: on error the
+  /// configuration is unchanged.
   void merge(const QJsonObject& overlay);
   void set(const QString& key, const QJsonValue& value);
-  /// "key=value" as given to --set.
+  /// "key=value" as given to --set; the value is text parsed by ConfigSchema::parseText.
   void setAssignment(const QString& assignment);
 
   QJsonValue value(const QString& key) const;
@@ -61,7 +64,10 @@ class RunConfig {
 
 /// Names of the built-in presets, in menu order.
 QStringList presetNames();
-/// One-line description of a preset for menus and --help.
+/// One-line description of a preset for menus and --help (empty for an unknown name).
 QString presetDescription(const QString& name);
+/// What a preset changes on top of the schema defaults, as nested JSON (empty for an unknown
+/// name). RunConfig::fromPreset() is the defaults merged with this overlay.
+QJsonObject presetOverlay(const QString& name);
 
 }  // namespace rr

@@ -83,6 +83,8 @@ class ExperimentStore {
 
   // --- evaluations (per-case ranks) ---
   qint64 saveEvaluation(const EvaluationRecord& record);  ///< replaces same run/stage/split/label
+  /// When several stages have an evaluation with this split and label, the one of the stage
+  /// that comes last in the run's configured "stages" (the final model), else the newest.
   std::optional<EvaluationRecord> evaluation(qint64 runId, const QString& split,
                                              const QString& label = QStringLiteral("final")) const;
   QVector<EvaluationRecord> evaluations(qint64 runId) const;
