@@ -110,17 +110,20 @@ torch::Tensor attentionBias(const torch::Tensor& items, bool causal) {
 
 void initWeights(torch::nn::Module& module, double std) {
   torch::NoGradGuard ng;
-  for (auto& m : module.modules(/*include_self=*/true)) {
-    if (auto* lin = m->as<torch::nn::Linear>()) {
+  auto initOne = [std](torch::nn::Module& m) {
+    if (auto* lin = dynamic_cast<torch::nn::LinearImpl*>(&m)) {
       lin->weight.normal_(0, std);
       if (lin->bias.defined()) lin->bias.zero_();
-    } else if (auto* emb = m->as<torch::nn::Embedding>()) {
+    } else if (auto* emb = dynamic_cast<torch::nn::EmbeddingImpl*>(&m)) {
       emb->weight.normal_(0, std);
-    } else if (auto* ln = m->as<torch::nn::LayerNorm>()) {
+    } else if (auto* ln = dynamic_cast<torch::nn::LayerNormImpl*>(&m)) {
       ln->weight.fill_(1.0);
       ln->bias.zero_();
     }
-  }
+  };
+  // Works inside constructors too (the module is not yet owned by a shared_ptr there).
+  initOne(module);
+  for (auto& child : module.modules(/*include_self=*/false)) initOne(*child);
 }
 
 int64_t parameterCount(const torch::nn::Module& module) {

@@ -7,7 +7,11 @@
 #include <QDir>
 #include <QFile>
 #include <QFileInfo>
+#include <QJsonArray>
 #include <QJsonDocument>
+#include <QStringList>
+
+#include <sstream>
 
 #include <cerrno>
 #include <cstdio>
@@ -17,8 +21,6 @@
 
 namespace rr {
 namespace {
-
-QJsonObject mapJson(const QJsonObject& o) { return o; }
 
 torch::Tensor cpuRngState() {
   auto gen = at::detail::getDefaultCPUGenerator();
@@ -32,11 +34,38 @@ void setCpuRngState(const torch::Tensor& state) {
   gen.set_state(state);
 }
 
-void syncFile(const QString& path) {
-  const int fd = ::open(QFile::encodeName(path).constData(), O_RDONLY);
-  if (fd < 0) return;
-  ::fsync(fd);
-  ::close(fd);
+/// Parameter and buffer shapes by name, saved with each checkpoint: LibTorch's Module::load
+/// silently replaces a tensor of another shape, so the check is ours.
+QJsonObject shapeManifest(const torch::nn::Module& model) {
+  QJsonObject o;
+  auto add = [&o](const std::string& name, const torch::Tensor& t) {
+    QJsonArray dims;
+    for (int64_t d : t.sizes()) dims.append(static_cast<double>(d));
+    o.insert(QString::fromStdString(name), dims);
+  };
+  for (const auto& p : model.named_parameters(true)) add(p.key(), p.value());
+  for (const auto& b : model.named_buffers(true)) add(b.key(), b.value());
+  return o;
+}
+
+/// Writes bytes to path, flushed and fsync'ed; throws RunError naming path on any failure.
+void writeDurably(const QString& path, const std::string& bytes) {
+  QFile f(path);
+  if (!f.open(QIODevice::WriteOnly | QIODevice::Truncate))
+    throw RunError(QStringLiteral("cannot create %1: %2").arg(path, f.errorString()));
+  const qint64 n = f.write(bytes.data(), static_cast<qint64>(bytes.size()));
+  const bool flushed = f.flush();
+  if (n != static_cast<qint64>(bytes.size()) || !flushed || f.error() != QFileDevice::NoError) {
+    const QString why = f.errorString();
+    f.close();
+    throw RunError(why);
+  }
+  if (::fsync(f.handle()) != 0) {
+    const QString why = QString::fromLocal8Bit(std::strerror(errno));
+    f.close();
+    throw RunError(why);
+  }
+  f.close();
 }
 
 }  // namespace
@@ -51,8 +80,8 @@ QJsonObject StageState::toJson() const {
                      {QStringLiteral("samples"), static_cast<double>(samples)},
                      {QStringLiteral("targets"), static_cast<double>(targets)},
                      {QStringLiteral("train_seconds"), trainSeconds},
-                     {QStringLiteral("best_valid"), mapJson(bestValid)},
-                     {QStringLiteral("last_valid"), mapJson(lastValid)},
+                     {QStringLiteral("best_valid"), bestValid},
+                     {QStringLiteral("last_valid"), lastValid},
                      {QStringLiteral("extra"), extra}};
 }
 
@@ -77,6 +106,7 @@ void saveCheckpoint(const QString& path, torch::nn::Module& model, torch::optim:
                     const StageState& state) {
   QDir().mkpath(QFileInfo(path).absolutePath());
   const QString tmp = path + QStringLiteral(".tmp");
+  std::string bytes;
   try {
     torch::serialize::OutputArchive archive;
     torch::serialize::OutputArchive modelArchive;
@@ -89,20 +119,27 @@ void saveCheckpoint(const QString& path, torch::nn::Module& model, torch::optim:
     }
     const QByteArray json = QJsonDocument(state.toJson()).toJson(QJsonDocument::Compact);
     archive.write("state", c10::IValue(json.toStdString()));
+    const QByteArray shapes = QJsonDocument(shapeManifest(model)).toJson(QJsonDocument::Compact);
+    archive.write("shapes", c10::IValue(shapes.toStdString()));
     archive.write("rng_cpu", cpuRngState(), /*is_buffer=*/true);
     for (int64_t i = 0; i < static_cast<int64_t>(torch::cuda::device_count()); ++i) {
       const auto& gen = at::globalContext().defaultGenerator(c10::Device(c10::kCUDA, static_cast<c10::DeviceIndex>(i)));
       archive.write("rng_cuda_" + std::to_string(i), gen.get_state(), true);
     }
-    archive.save_to(QFile::encodeName(tmp).toStdString());
-  } catch (const c10::Error& e) {
-    QFile::remove(tmp);
-    throw RunError(QStringLiteral("writing checkpoint %1: %2").arg(path, QString::fromStdString(e.what()).section(QLatin1Char('\n'), 0, 0)));
+    // Serialise in memory: LibTorch 1.13's file writer throws from a destructor when the disk
+    // is full, which would terminate the process instead of reporting the error.
+    std::ostringstream buffer;
+    archive.save_to(buffer);
+    bytes = buffer.str();
   } catch (const std::exception& e) {
-    QFile::remove(tmp);
-    throw RunError(QStringLiteral("writing checkpoint %1: %2").arg(path, QString::fromLocal8Bit(e.what())));
+    throw RunError(QStringLiteral("writing checkpoint %1: %2").arg(path, QString::fromLocal8Bit(e.what()).section(QLatin1Char('\n'), 0, 0)));
   }
-  syncFile(tmp);
+  try {
+    writeDurably(tmp, bytes);
+  } catch (const RunError& e) {
+    QFile::remove(tmp);
+    throw RunError(QStringLiteral("writing checkpoint %1: %2").arg(path, e.message()));
+  }
   if (std::rename(QFile::encodeName(tmp).constData(), QFile::encodeName(path).constData()) != 0) {
     const QString why = QString::fromLocal8Bit(std::strerror(errno));
     QFile::remove(tmp);
@@ -140,6 +177,24 @@ StageState loadCheckpoint(const QString& path, torch::nn::Module& model, torch::
                           bool restoreRng) {
   auto archive = openArchive(path);
   StageState state = readState(archive, path);
+  c10::IValue shapes;
+  if (archive.try_read("shapes", shapes) && shapes.isString()) {
+    const QJsonObject saved = QJsonDocument::fromJson(QByteArray::fromStdString(shapes.toStringRef())).object();
+    const QJsonObject here = shapeManifest(model);
+    for (auto it = here.begin(); it != here.end(); ++it) {
+      const auto other = saved.value(it.key());
+      if (other != it.value()) {
+        auto dims = [](const QJsonValue& v) {
+          if (v.isUndefined()) return QStringLiteral("missing");
+          QStringList d;
+          for (const auto& x : v.toArray()) d << QString::number(x.toInt());
+          return QStringLiteral("[%1]").arg(d.join(QStringLiteral(", ")));
+        };
+        throw RunError(QStringLiteral("checkpoint %1 does not fit this model: %2 is %3 in the checkpoint, %4 here")
+                           .arg(path, it.key(), dims(other), dims(it.value())));
+      }
+    }
+  }
   try {
     torch::serialize::InputArchive modelArchive;
     archive.read("model", modelArchive);

@@ -29,6 +29,7 @@ class CheckpointTest : public QObject {
     saveCheckpoint(path, *a, &optA, s);
     const auto expectNext = torch::rand({3});  // RNG continues from the saved state
 
+    optA.zero_grad();
     torch::manual_seed(99);
     const StageState r = loadCheckpoint(path, *b, &optB, true);
     QCOMPARE(r.epoch, 3);
