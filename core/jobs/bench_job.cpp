@@ -82,7 +82,7 @@ void BenchJob::run() {
     p.phase = name;
     p.fraction = fraction;
     reportProgress(p);
-    reportMessage(name);
+    reportMessage(QStringLiteral("%1 (RSS %2 MB, peak %3 MB)").arg(name).arg(runtime::currentRssMb(), 0, 'f', 0).arg(runtime::peakRssMb(), 0, 'f', 0));
   };
 
   phase(QStringLiteral("loading data"), 0.0);

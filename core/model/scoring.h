@@ -11,9 +11,11 @@ namespace rr {
 /// [N+1,d] (row 0, padding, is never a class), with logits h·Eᵀ·scale (scale = 1/τ).
 /// targets [P] int64 in 1..N.
 ///
-/// Fused: the probabilities are computed in place in the logits buffer and reused by the
-/// backward pass, so one [P,N] buffer and one exp pass serve both directions (3-4x faster than
-/// log_softmax + nll_loss on CPU here). The graph cannot be backpropagated twice.
+/// Fused and chunked: logits are materialised 1024 rows at a time and the gradients with
+/// respect to h and the table are computed in the same pass (the loss is terminal, so backward
+/// only scales them). Memory stays at one chunk however many targets the batch has, and one exp
+/// pass serves both directions (3-4x faster than log_softmax + nll_loss on CPU here). The
+/// gradient work happens even if backward is never called: use it for training losses only.
 torch::Tensor fullSoftmaxCrossEntropy(const torch::Tensor& h, const torch::Tensor& table,
                                       const torch::Tensor& targets, double scale = 1.0);
 
