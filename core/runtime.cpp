@@ -60,11 +60,12 @@ bool blasThreadsControllable() { return openBlasSetter() != nullptr; }
 ThreadSplit defaultSplit(int totalThreads) {
   const int total = totalThreads > 0 ? totalThreads : hardwareCores();
   ThreadSplit s;
-  // The pools multiply. Measured on 2 cores (SASRec step, see README "Performance"): giving the
-  // intra-op pool all threads and OpenBLAS one was fastest once the allocator is tamed; BLAS
-  // calls issued from a parallel region stay single-threaded anyway.
-  s.torch = total;
-  s.blas = 1;
+  // The pools multiply. Measured on 2 cores with SASRec on Beauty (README, "Performance"):
+  // torch 1 x OpenBLAS 2 trains ~25% faster and evaluates ~15% faster than torch 2 x OpenBLAS 1,
+  // and torch 2 x OpenBLAS 2 is slowest (the issue's own figures agree: 1,403 / 1,229 / 888
+  // seq/s). The GEMMs dominate and OpenBLAS parallelises them better than the intra-op pool.
+  s.torch = 1;
+  s.blas = total;
   // Experiments: RR_THREAD_SPLIT=TxB (e.g. 1x2) overrides the split.
   const QByteArray env = qgetenv("RR_THREAD_SPLIT");
   if (!env.isEmpty()) {

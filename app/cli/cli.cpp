@@ -496,7 +496,12 @@ int run(const QStringList& args, QTextStream& out, QTextStream& err, bool intera
   try {
     if (!parser.parse(sub)) throw UsageError(parser.errorText());
     if (parser.isSet(help)) {
-      out << parser.helpText();
+      // helpText() names the executable's path; show the subcommand instead.
+      QString text = parser.helpText();
+      const QString usage = QStringLiteral("Usage: ");
+      const int end = text.indexOf(QLatin1Char(' '), usage.size());
+      if (text.startsWith(usage) && end > 0) text.replace(usage.size(), end - usage.size(), sub[0]);
+      out << text;
       out.flush();
       return 0;
     }

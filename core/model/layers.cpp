@@ -1,5 +1,7 @@
 #include "core/model/layers.h"
 
+#include "core/model/small_matmul.h"
+
 #include <cmath>
 
 namespace rr {
@@ -30,14 +32,14 @@ torch::Tensor MultiHeadAttentionImpl::attend(const torch::Tensor& q, const torch
   auto qh = q.view({B, Lq, heads_, dh}).transpose(1, 2);  // [B,h,Lq,dh]
   auto kh = k.view({B, Lk, heads_, dh}).transpose(1, 2);
   auto vh = v.view({B, Lk, heads_, dh}).transpose(1, 2);
-  auto scores = torch::matmul(qh, kh.transpose(-2, -1)).mul_(1.0 / std::sqrt(static_cast<double>(dh)));
+  auto scores = batchedMatmulNT(qh, kh).mul_(1.0 / std::sqrt(static_cast<double>(dh)));
   if (bias.defined()) scores = scores + bias;
   if (hooks.scoreDropout > 0 && is_training())
     scores = torch::dropout(scores, hooks.scoreDropout, true);
   auto probs = torch::softmax(scores, -1);
   if (hooks.weights) hooks.weights->push_back(probs.detach());
   probs = attnDrop(probs);
-  auto out = torch::matmul(probs, vh).transpose(1, 2).reshape({B, Lq, d_});
+  auto out = batchedMatmulNN(probs, vh).transpose(1, 2).reshape({B, Lq, d_});
   return outProj(out);
 }
 
