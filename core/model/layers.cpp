@@ -80,7 +80,8 @@ torch::Tensor TransformerLayerImpl::forward(const torch::Tensor& x, const torch:
     const int64_t L = x.size(1);
     auto q = in.narrow(1, L - 1, 1);
     auto [k, v] = attn->projectKeyValue(in);
-    auto b = bias.defined() ? bias.narrow(2, L - 1, 1) : bias;
+    // A key-padding-only bias (bidirectional backbones) is [B,1,1,L] and applies to any query.
+    auto b = bias.defined() && bias.size(2) > 1 ? bias.narrow(2, L - 1, 1) : bias;
     a = attn->attend(attn->projectQuery(q), k, v, b, hooks);
     residual = x.narrow(1, L - 1, 1);
   } else {

@@ -106,7 +106,9 @@ const QVector<Preset>& presets() {
        {{"model.backbone", "bert4rec"}, {"model.reasoner.kind", "none"}, {"data.max_len", 50},
         {"model.d", 64}, {"model.layers", 2}, {"model.heads", 2}, {"model.dropout", 0.2},
         {"model.attn_dropout", 0.2}, {"model.mask_ratio", 0.2}, {"train.batch_size", 256},
-        {"train.lr", 1e-3}, {"train.optimizer", "adam"}}},
+        {"train.lr", 1e-3}, {"train.optimizer", "adam"},
+        // One Cloze sample per user sequence (the input plus its last target, masked at 20%).
+        {"train.targets", "all_positions"}}},
       {QStringLiteral("gru4rec"), QStringLiteral("GRU4Rec: recurrent baseline (one GRU layer, d 64)"),
        {{"model.backbone", "gru4rec"}, {"model.reasoner.kind", "none"}, {"data.max_len", 50},
         {"model.d", 64}, {"model.layers", 1}, {"model.dropout", 0.3}, {"train.batch_size", 256},

@@ -1,0 +1,173 @@
+#include "core/model/plr_reasoner.h"
+
+#include "core/model/backbones.h"
+#include "core/model/scoring.h"
+
+namespace rr {
+
+PlrReasonerImpl::PlrReasonerImpl(Encoder encoder, const RunConfig& cfg)
+    : RecommenderImpl(cfg.getDouble(QStringLiteral("model.temperature"))),
+      encoder_(std::move(encoder)),
+      stack_(*encoder_),
+      streams_(cfg.getInt(QStringLiteral("model.reasoner.streams"))),
+      steps_(cfg.getInt(QStringLiteral("model.reasoner.steps"))),
+      evalSteps_(cfg.getInt(QStringLiteral("model.reasoner.eval_steps"))),
+      useGate_(cfg.getString(QStringLiteral("model.reasoner.aggregate")) == QLatin1String("gate")),
+      dual_(cfg.getString(QStringLiteral("model.reasoner.inference")) == QLatin1String("dual")),
+      attnScoreDropout_(cfg.getDouble(QStringLiteral("model.reasoner.attn_score_dropout"))),
+      rclWeight_(cfg.getDouble(QStringLiteral("train.rcl_weight"))),
+      rclTemperature_(cfg.getDouble(QStringLiteral("train.rcl_temperature"))),
+      divWeight_(cfg.getDouble(QStringLiteral("train.div_weight"))),
+      divReward_(cfg.getString(QStringLiteral("train.div_sign")) == QLatin1String("reward")) {
+  register_module("encoder", encoder_);
+  const int d = encoder_->d();
+  const double initStd = encoder_->spec().layer.initStd;
+  triggers = register_parameter("triggers", torch::randn({streams_, d}) * initStd);
+  rpe = register_module("rpe", torch::nn::Embedding(steps_, d));
+  gateProj = register_module("gate", torch::nn::Linear(d, streams_));
+  repDrop = register_module("rep_drop", torch::nn::Dropout(cfg.getDouble(QStringLiteral("model.reasoner.rep_dropout"))));
+  torch::NoGradGuard ng;
+  rpe->weight.normal_(0, initStd);
+  gateProj->weight.normal_(0, initStd);
+  gateProj->bias.zero_();
+}
+
+ItemContext PlrReasonerImpl::context(const Batch& batch, const AttentionHooks& hooks) {
+  auto [items, offset] = predictionInput(*encoder_, batch);
+  return stack_.encode(items, offset, hooks);
+}
+
+torch::Tensor PlrReasonerImpl::stepInput(int t, const torch::Tensor& previous) {
+  // r has T rows; a deeper evaluation (depth sweep) reuses the last trained row.
+  const int64_t row = std::min<int64_t>(t - 1, steps_ - 1);
+  return repDrop(previous + rpe->weight[row]);
+}
+
+PlrPass PlrReasonerImpl::reason(ItemContext ctx, int steps, bool withAttention) {
+  PlrPass pass;
+  const auto& h0 = ctx.h0;  // [B,d]
+  auto previous = h0.unsqueeze(1) + triggers.unsqueeze(0);  // [B,M,d]: h_{0,m} = h_0 + τ_m
+  ReasoningCache cache(stack_.layerCount());
+  AttentionHooks hooks;
+  hooks.scoreDropout = attnScoreDropout_;
+  for (int t = 1; t <= steps; ++t) {
+    previous = stack_.step(ctx, cache, stepInput(t, previous), hooks, withAttention ? &pass.attention : nullptr);
+    pass.states.push_back(previous);
+  }
+  auto zm = torch::stack(pass.states, 0).mean(0);  // [B,M,d]
+  const int64_t B = h0.size(0);
+  pass.gate = useGate_ ? torch::softmax(gateProj(h0), -1)
+                       : torch::full({B, streams_}, 1.0 / streams_, h0.options());
+  pass.zRea = (pass.gate.unsqueeze(-1) * zm).sum(1);
+  pass.context = std::move(ctx);
+  return pass;
+}
+
+torch::Tensor PlrReasonerImpl::rankingState(const PlrPass& pass) const {
+  return dual_ ? pass.context.h0 + pass.zRea : pass.zRea;
+}
+
+LossOutput PlrReasonerImpl::loss(const Batch& batch, const LossContext&) {
+  LossOutput out;
+  const double scale = 1.0 / temperature_;
+  const auto table = itemTable();
+  ItemContext ctx = context(batch);
+  PlrPass view = reason(ctx, steps_);
+  // Training reads z_rea only (the dual-process sum is for inference).
+  auto ce = fullSoftmaxCrossEntropy(view.zRea, table, batch.target, scale);
+  out.total = ce;
+  out.add("ce", ce);
+  auto states = torch::stack(view.states, 0);  // [T,B,M,d]
+  const int64_t T = states.size(0), B = states.size(1), M = states.size(2), d = states.size(3);
+  auto groups = states.permute({0, 2, 1, 3}).reshape({T * M, B, d});  // one group per (t, m)
+  if (rclWeight_ > 0) {
+    PlrPass other = reason(ctx, steps_);
+    auto groups2 = torch::stack(other.states, 0).permute({0, 2, 1, 3}).reshape({T * M, B, d});
+    auto rcl = symmetricInfoNce(groups, groups2, rclTemperature_);
+    out.total = out.total + rclWeight_ * rcl;
+    out.add("rcl", rcl);
+  }
+  if (divWeight_ > 0 && T * M >= 2) {
+    auto kl = pairwiseKlDiversity(groups, table, scale);
+    out.total = divReward_ ? out.total - divWeight_ * kl : out.total + divWeight_ * kl;
+    out.add("div_kl", kl);
+  }
+  return out;
+}
+
+torch::Tensor PlrReasonerImpl::represent(const Batch& batch) {
+  return rankingState(reason(context(batch), evalSteps()));
+}
+
+ReasoningTrace PlrReasonerImpl::trace(const Batch& batch, bool withAttention) {
+  ReasoningTrace tr;
+  std::vector<torch::Tensor> encoderWeights;
+  AttentionHooks hooks;
+  if (withAttention) hooks.weights = &encoderWeights;
+  PlrPass pass = reason(context(batch, hooks), evalSteps(), withAttention);
+  const auto& h0 = pass.context.h0;
+  std::vector<torch::Tensor> rows{h0.unsqueeze(1).expand({h0.size(0), streams_, h0.size(1)})};
+  rows.insert(rows.end(), pass.states.begin(), pass.states.end());
+  tr.states = torch::stack(rows, 1);  // [B, T+1, M, d]; s = 0 is h_0 for every stream
+  tr.final = rankingState(pass);
+  tr.gate = pass.gate;
+  tr.candidate.assign(rows.size(), std::vector<bool>(static_cast<size_t>(streams_), true));
+  const int W = pass.context.width;
+  for (size_t l = 0; l < encoderWeights.size(); ++l) {
+    AttentionRecord r;
+    r.layer = static_cast<int>(l);
+    r.weights = encoderWeights[l].squeeze(2);
+    r.itemKeys = W;
+    tr.attention.push_back(r);
+  }
+  for (const auto& s : pass.attention)
+    for (int m = 0; m < streams_; ++m) {
+      AttentionRecord r;
+      r.step = s.step;
+      r.stream = m;
+      r.layer = s.layer;
+      r.weights = s.probs.select(2, m);  // [B,h,W+t]: items, then this stream's own tokens
+      r.itemKeys = W;
+      tr.attention.push_back(r);
+    }
+  return tr;
+}
+
+std::vector<torch::Tensor> PlrReasonerImpl::uncachedStates(const Batch& batch, int steps) {
+  auto [items, offset] = predictionInput(*encoder_, batch);
+  return stack_.uncachedReference(items, offset, streams_, steps, [this](int t, const torch::Tensor& prev) {
+    auto p = t == 1 ? prev + triggers.unsqueeze(0) : prev;
+    return stepInput(t, p);
+  });
+}
+
+double PlrReasonerImpl::flopsPerSample(double seqLen) const {
+  const auto& s = encoder_->spec();
+  double f = encoder_->flopsPerSequence(seqLen);
+  const double width = std::min<double>(seqLen + (s.name == "bert4rec" ? 1 : 0), s.maxLen);
+  for (int t = 1; t <= evalSteps(); ++t) f += streams_ * stack_.tokenFlops(width + t);
+  f += 2.0 * s.layer.d * streams_;  // gate
+  return f + rankingFlops(s.layer.d, s.numItems);
+}
+
+double PlrReasonerImpl::trainingFlopsPerSample(double seqLen, double) const {
+  const auto& s = encoder_->spec();
+  const double ranking = rankingFlops(s.layer.d, s.numItems);
+  const double width = std::min<double>(seqLen, s.maxLen);
+  double reasoning = 0;
+  for (int t = 1; t <= steps_; ++t) reasoning += streams_ * stack_.tokenFlops(width + t);
+  const double views = rclWeight_ > 0 ? 2 : 1;
+  const double kl = divWeight_ > 0 && steps_ * streams_ >= 2 ? steps_ * streams_ * ranking : 0;
+  return 3.0 * (encoder_->flopsPerSequence(seqLen) + views * reasoning + ranking + kl);
+}
+
+namespace {
+const bool kRegistered = [] {
+  registerRecommender("plr", [](const RunConfig& cfg, int numItems) -> Recommender {
+    return std::make_shared<PlrReasonerImpl>(makeEncoder(BackboneSpec::fromConfig(cfg, numItems)), cfg);
+  });
+  return true;
+}();
+}  // namespace
+
+}  // namespace rr
