@@ -78,6 +78,9 @@ class RecommenderImpl : public torch::nn::Module {
   virtual int evalSteps() const { return 0; }
   /// Called at the start of every epoch (schedules, warm-ups).
   virtual void beginEpoch(const LossContext& ctx) {}
+  /// Called once by the training stage before the first batch, with the data it trains on
+  /// (e.g. LARES builds its same-target positive index). The references outlive training.
+  virtual void prepareTraining(const SequenceData& data, const DataSplit& split, const BatchBuilder& builder) {}
 
   /// [B, N+1] scores (column 0 included; the evaluator masks it).
   torch::Tensor scores(const Batch& batch) { return torch::mm(represent(batch), itemTable().t()); }

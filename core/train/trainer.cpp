@@ -196,6 +196,7 @@ SptTrainer::SptTrainer(StageEnv env) : StageTrainer(std::move(env)) {
     lengths_.push_back(env_.builder->unitLength(u));
     targetsPerEpoch_ += env_.settings.targets == TargetMode::AllPositions ? lengths_.back() : 1;
   }
+  env_.model->prepareTraining(*env_.data, *env_.split, *env_.builder);
 }
 
 int64_t SptTrainer::step(const std::vector<int64_t>& rows, int epoch) {
