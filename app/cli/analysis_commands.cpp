@@ -80,7 +80,7 @@ void printAnalysis(const QString& kind, const QJsonObject& r, QTextStream& out) 
       out << x.label << (x.supported ? QString() : QStringLiteral(" (no reasoning depth: evaluated once)")) << '\n';
       for (int i = 0; i < x.steps.size(); ++i)
         out << QStringLiteral("  steps %1  NDCG@10 %2  NDCG@20 %3  Recall@10 %4  Recall@20 %5\n")
-                   .arg(x.steps[i], 3).arg(num(x.metrics[i].value(QStringLiteral("ndcg@10"))))
+                   .arg(x.steps[i] > 0 ? QString::number(x.steps[i]) : QStringLiteral("as trained"), 3).arg(num(x.metrics[i].value(QStringLiteral("ndcg@10"))))
                    .arg(num(x.metrics[i].value(QStringLiteral("ndcg@20")))).arg(num(x.metrics[i].value(QStringLiteral("recall@10"))))
                    .arg(num(x.metrics[i].value(QStringLiteral("recall@20"))));
     }

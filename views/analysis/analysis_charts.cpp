@@ -149,12 +149,17 @@ void plotDepth(QCustomPlot* plot, const DepthResult& r, const QString& metric) {
     g->setData(xs, ys);
   }
   if (std::any_of(r.runs.begin(), r.runs.end(), [](const DepthRun& x) { return !x.supported; })) {
+    if (maxX < 2) maxX = 5;  // only fixed-depth runs: draw their reference lines over 1..5
     for (int i = 0; i < r.runs.size(); ++i)
       if (!r.runs[i].supported && plot->graph(i)->dataCount() == 1) {
         const double y = plot->graph(i)->data()->begin()->value;
         plot->graph(i)->setData({1.0, maxX}, {y, y});
       }
   }
+  QSharedPointer<QCPAxisTickerFixed> ticker(new QCPAxisTickerFixed);
+  ticker->setTickStep(1);
+  ticker->setScaleStrategy(QCPAxisTickerFixed::ssMultiples);
+  plot->xAxis->setTicker(ticker);
   plot->xAxis->setRange(0.5, maxX + 0.5);
   zeroBasedY(plot, maxV);
   plot->replot();

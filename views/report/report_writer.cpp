@@ -278,7 +278,13 @@ void analysisPage(PageWriter& w, const AnalysisRecord& a) {
     w.paragraph(QStringLiteral("Ranking quality when a random %1 of every user's history is removed before recommending "
                                "(%2 seeded repetitions, error bars ±1 standard deviation). Flatter curves mean the model "
                                "depends less on any single past interaction.")
-                    .arg(QStringLiteral("10–30%")).arg(r.repetitions),
+                    .arg([&] {
+                      QStringList parts;
+                      for (double d : r.runs.value(0).drops)
+                        if (d > 0) parts.append(QString::number(100 * d, 'f', 0));
+                      return parts.join(QStringLiteral("/")) + QLatin1Char('%');
+                    }())
+                    .arg(r.repetitions),
                 true);
   } else if (a.kind == QLatin1String("depth")) {
     const DepthResult r = DepthResult::fromJson(a.result);
