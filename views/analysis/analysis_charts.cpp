@@ -242,6 +242,9 @@ void plotGates(QCustomPlot* plot, const DiversityResult& r) {
     text->position->setType(QCPItemPosition::ptAxisRectRatio);
     text->position->setCoords(0.5, 0.5);
     text->setText(QStringLiteral("None of these runs has a stream gate"));
+    plot->legend->setVisible(false);
+    plot->xAxis->setRange(0, 1);
+    plot->yAxis->setRange(0, 1);
     plot->replot();
     return;
   }
@@ -324,9 +327,11 @@ bool plotTrainingCurves(QCustomPlot* plot, const ExperimentStore& store, const Q
     const RunRecord run = store.run(runIds[i]);
     QCPGraph* g = lineGraph(plot, QStringLiteral("#%1 %2").arg(run.id).arg(run.name.isEmpty() ? run.preset : run.name), i);
     g->setScatterStyle(QCPScatterStyle(QCPScatterStyle::ssCircle, 4));
-    // Stages follow each other: epochs continue across stages.
+    // Stages follow each other: epochs continue across stages. Series logged several times an
+    // epoch (losses) are drawn as their per-epoch mean.
     QString stage;
     int offset = 0, lastEpoch = 0;
+    QMap<int, QPair<double, int>> perEpoch;  // x -> (sum, count)
     for (const auto& m : records) {
       if (m.name != metricName) continue;
       if (m.stage != stage) {
@@ -334,9 +339,15 @@ bool plotTrainingCurves(QCustomPlot* plot, const ExperimentStore& store, const Q
         stage = m.stage;
       }
       lastEpoch = m.epoch;
-      g->addData(offset + m.epoch, m.value);
-      maxV = std::max(maxV, m.value);
-      maxX = std::max(maxX, static_cast<double>(offset + m.epoch));
+      auto& acc = perEpoch[offset + m.epoch];
+      acc.first += m.value;
+      acc.second += 1;
+    }
+    for (auto it = perEpoch.begin(); it != perEpoch.end(); ++it) {
+      const double v = it.value().first / it.value().second;
+      g->addData(it.key(), v);
+      maxV = std::max(maxV, v);
+      maxX = std::max(maxX, static_cast<double>(it.key()));
       any = true;
     }
   }

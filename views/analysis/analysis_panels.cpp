@@ -529,6 +529,8 @@ void InspectorPanel::showData(const InspectorData& data) {
   data_ = data;
   step_ = 0;
   stream_ = 0;
+  case_->setValue(data_.caseIndex);
+  case_->setPrefix(tr("%1 case ").arg(data_.split));
   history_->clear();
   for (int i = 0; i < data_.history.size(); ++i)
     history_->addItem(QStringLiteral("%1. %2").arg(i + 1).arg(data_.historyLabels.value(i, QString::number(data_.history[i]))));
@@ -569,6 +571,8 @@ void InspectorPanel::showData(const InspectorData& data) {
     text->position->setType(QCPItemPosition::ptAxisRectRatio);
     text->position->setCoords(0.5, 0.5);
     text->setText(tr("no stream gate"));
+    gate_->xAxis->setRange(0, 1);
+    gate_->yAxis->setRange(0, 1);
   } else {
     auto* bars = new QCPBars(gate_->xAxis, gate_->yAxis);
     bars->setWidth(0.6);

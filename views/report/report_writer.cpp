@@ -451,7 +451,7 @@ int writeReport(const ReportOptions& options, const QString& pdfPath) {
                              "early when it no longer improves; the best epoch's weights are the ones evaluated."),
               true);
   w.chart(360, [&](QCustomPlot* p) { plotTrainingCurves(p, *plan.store, plan.runIds, QStringLiteral("loss/total")); });
-  w.paragraph(QStringLiteral("Training loss (all objectives together)."), true);
+  w.paragraph(QStringLiteral("Training loss (all objectives together), mean over each epoch."), true);
 
   // 5. Analyses.
   for (const auto& a : plan.analyses) {
