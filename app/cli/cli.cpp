@@ -1,5 +1,7 @@
 #include "app/cli/cli.h"
 
+#include "app/cli/analysis_commands.h"
+
 #include "app/cli/terminal_progress.h"
 #include "core/data/synthetic.h"
 #include "core/errors.h"
@@ -307,6 +309,7 @@ int cmdRuns(QCommandLineParser& p, Context& c) {
 }
 
 int cmdExport(QCommandLineParser& p, Context& c) {
+  if (p.isSet(QStringLiteral("report"))) return exportReport(p, c.out, c.err);
   Project project = Project::openOrCreate(required(p, QStringLiteral("project")));
   ExperimentStore store(project.databasePath());
   const qint64 runId = runIdArg(p);
@@ -325,7 +328,7 @@ int cmdExport(QCommandLineParser& p, Context& c) {
     c.err << QStringLiteral("wrote %1\n").arg(path);
     return 0;
   }
-  throw UsageError(QStringLiteral("export needs --metrics FILE.csv"));
+  throw UsageError(QStringLiteral("export needs --metrics FILE.csv or --report FILE.pdf"));
 }
 
 int cmdBench(QCommandLineParser& p, Context& c) {
@@ -423,11 +426,14 @@ const std::map<QString, Command>& commands() {
         },
         cmdRuns}},
       {QStringLiteral("export"),
-       {QStringLiteral("Export a run's metric series as CSV."),
+       {QStringLiteral("Export a run's metric series as CSV, or a PDF report of the project."),
         [](QCommandLineParser& p) {
           p.addOption(opt(QStringLiteral("project"), QStringLiteral("Project directory."), QStringLiteral("DIR")));
-          p.addOption(opt(QStringLiteral("run"), QStringLiteral("Run id."), QStringLiteral("ID")));
+          p.addOption(opt(QStringLiteral("run"), QStringLiteral("Run id (--report: ids, comma-separated; default all completed)."), QStringLiteral("ID")));
           p.addOption(opt(QStringLiteral("metrics"), QStringLiteral("CSV file for the metric series."), QStringLiteral("FILE")));
+          p.addOption(opt(QStringLiteral("report"), QStringLiteral("PDF report for stakeholders."), QStringLiteral("FILE.pdf")));
+          p.addOption(opt(QStringLiteral("baseline"), QStringLiteral("--report: baseline run of the comparison table."), QStringLiteral("ID")));
+          p.addOption(opt(QStringLiteral("analyses"), QStringLiteral("--report: analysis kinds to include (default: the latest of each)."), QStringLiteral("KIND,...")));
         },
         cmdExport}},
       {QStringLiteral("bench"),
@@ -442,6 +448,15 @@ const std::map<QString, Command>& commands() {
           p.addOption(opt(QStringLiteral("summary"), QStringLiteral("Write the figures as JSON here."), QStringLiteral("FILE")));
         },
         cmdBench}},
+      {QStringLiteral("analyze"),
+       {QStringLiteral("Run an analysis (oracle, robustness, depth, attention, efficiency, diversity) on trained runs."),
+        addAnalyzeOptions, [](QCommandLineParser& p, Context& c) { return cmdAnalyze(p, c.out, c.err, c.interactive); }}},
+      {QStringLiteral("compare"),
+       {QStringLiteral("Comparison table of runs (best in bold, improvement and paired t-test vs a baseline)."),
+        addCompareOptions, [](QCommandLineParser& p, Context& c) { return cmdCompare(p, c.out, c.err); }}},
+      {QStringLiteral("sweep"),
+       {QStringLiteral("Queue (and optionally train) one run per point of a grid over configuration keys."),
+        addSweepOptions, [](QCommandLineParser& p, Context& c) { return cmdSweep(p, c.out, c.err, c.interactive); }}},
       {QStringLiteral("demo"),
        {QStringLiteral("Train the demo project's run headless and print its results."),
         [](QCommandLineParser& p) {
@@ -462,6 +477,12 @@ QString mainHelp() {
 }
 
 }  // namespace
+
+int executeCliJob(Job& job, QTextStream& err, bool interactive) {
+  QTextStream out(stdout);
+  Context c{out, err, interactive};
+  return executeJob(job, c);
+}
 
 void requestCancel() {
   if (Job* j = g_currentJob.load()) j->cancel();

@@ -1,0 +1,274 @@
+#include "app/cli/analysis_commands.h"
+
+#include "core/analysis/analysis_job.h"
+#include "core/analysis/analysis_results.h"
+#include "core/analysis/comparison.h"
+#include "core/analysis/sweep.h"
+#include "core/errors.h"
+#include "core/jobs/train_job.h"
+#include "core/project/project.h"
+#include "core/store/experiment_store.h"
+
+#ifdef REASONREC_CLI_HAS_REPORT
+#include "views/report/report_writer.h"
+#endif
+
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QSaveFile>
+
+#include <algorithm>
+
+namespace rr::cli {
+
+namespace {
+
+QCommandLineOption opt(const QString& name, const QString& help, const QString& value = {}) {
+  return value.isEmpty() ? QCommandLineOption(name, help) : QCommandLineOption(name, help, value);
+}
+
+QString required(QCommandLineParser& p, const QString& name) {
+  const QString v = p.value(name);
+  if (v.isEmpty()) throw UsageError(QStringLiteral("--%1 is required").arg(name));
+  return v;
+}
+
+QVector<qint64> runIds(const QString& text, const QString& option) {
+  QVector<qint64> ids;
+  for (const QString& part : text.split(QLatin1Char(','), Qt::SkipEmptyParts)) {
+    bool ok = false;
+    const qint64 id = part.trimmed().toLongLong(&ok);
+    if (!ok || id <= 0) throw UsageError(QStringLiteral("--%1: '%2' is not a run id").arg(option, part));
+    if (!ids.contains(id)) ids.append(id);
+  }
+  return ids;
+}
+
+void writeText(const QString& path, const QByteArray& bytes) {
+  QSaveFile f(path);
+  if (!f.open(QIODevice::WriteOnly) || f.write(bytes) < 0 || !f.commit())
+    throw Error(ExitCode::RunFailed, QStringLiteral("%1: cannot write: %2").arg(path, f.errorString()));
+}
+
+QString num(double v, int prec = 4) { return QString::number(v, 'f', prec); }
+
+/// A few readable lines per kind; the full result is in --summary and the store.
+void printAnalysis(const QString& kind, const QJsonObject& r, QTextStream& out) {
+  if (kind == QLatin1String("oracle")) {
+    const OracleResult o = OracleResult::fromJson(r);
+    out << QStringLiteral("%1  %2  %3  %4  %5  %6  %7\n")
+               .arg(QStringLiteral("run"), -24).arg(QStringLiteral("S x M"), 6)
+               .arg(QStringLiteral("NDCG@%1").arg(o.k), 9).arg(QStringLiteral("oracle"), 9).arg(QStringLiteral("R@%1").arg(o.k), 9)
+               .arg(QStringLiteral("oracle"), 9).arg(QStringLiteral("gap N/R"), 15);
+    for (const auto& x : o.runs)
+      out << QStringLiteral("%1  %2  %3  %4  %5  %6  %7/%8\n")
+                 .arg(x.label.left(24), -24).arg(QStringLiteral("%1x%2").arg(x.steps).arg(x.streams), 6)
+                 .arg(num(x.currentNdcg), 9).arg(num(x.oracleNdcg), 9).arg(num(x.currentRecall), 9).arg(num(x.oracleRecall), 9)
+                 .arg(num(x.oracleNdcg - x.currentNdcg), 7).arg(num(x.oracleRecall - x.currentRecall), 7);
+  } else if (kind == QLatin1String("robustness")) {
+    const RobustnessResult o = RobustnessResult::fromJson(r);
+    for (const auto& x : o.runs) {
+      out << x.label << QStringLiteral(" (%1 repetitions)\n").arg(o.repetitions);
+      for (int i = 0; i < x.drops.size(); ++i)
+        out << QStringLiteral("  drop %1%  NDCG@%2 %3 ± %4  Recall@%2 %5 ± %6\n")
+                   .arg(100 * x.drops[i], 3, 'f', 0).arg(o.k).arg(num(x.ndcgMean[i])).arg(num(x.ndcgStd[i]))
+                   .arg(num(x.recallMean[i])).arg(num(x.recallStd[i]));
+    }
+  } else if (kind == QLatin1String("depth")) {
+    const DepthResult o = DepthResult::fromJson(r);
+    for (const auto& x : o.runs) {
+      out << x.label << (x.supported ? QString() : QStringLiteral(" (no reasoning depth: evaluated once)")) << '\n';
+      for (int i = 0; i < x.steps.size(); ++i)
+        out << QStringLiteral("  steps %1  NDCG@10 %2  NDCG@20 %3  Recall@10 %4  Recall@20 %5\n")
+                   .arg(x.steps[i] > 0 ? QString::number(x.steps[i]) : QStringLiteral("as trained"), 3).arg(num(x.metrics[i].value(QStringLiteral("ndcg@10"))))
+                   .arg(num(x.metrics[i].value(QStringLiteral("ndcg@20")))).arg(num(x.metrics[i].value(QStringLiteral("recall@10"))))
+                   .arg(num(x.metrics[i].value(QStringLiteral("recall@20"))));
+    }
+  } else if (kind == QLatin1String("efficiency")) {
+    const EfficiencyResult o = EfficiencyResult::fromJson(r);
+    out << QStringLiteral("device %1, %2 threads\n").arg(o.device).arg(o.threads);
+    out << QStringLiteral("%1 %2 %3 %4 %5 %6 %7 %8 %9\n")
+               .arg(QStringLiteral("run"), -22).arg(QStringLiteral("steps"), 5).arg(QStringLiteral("params"), 9)
+               .arg(QStringLiteral("MFLOPs"), 8).arg(QStringLiteral("b1 p50"), 8).arg(QStringLiteral("b1 p99"), 8)
+               .arg(QStringLiteral("b256 p50"), 9).arg(QStringLiteral("users/s"), 9).arg(QStringLiteral("peak MB"), 8);
+    for (const auto& x : o.rows)
+      out << QStringLiteral("%1 %2 %3 %4 %5 %6 %7 %8 %9\n")
+                 .arg(x.label.left(22), -22).arg(x.steps ? QString::number(x.steps) : QStringLiteral("-"), 5)
+                 .arg(x.parameters, 9, 'f', 0).arg(x.flopsPerSample / 1e6, 8, 'f', 2).arg(x.batch1P50, 8, 'f', 3)
+                 .arg(x.batch1P99, 8, 'f', 3).arg(x.batch256P50, 9, 'f', 2).arg(x.throughput, 9, 'f', 0).arg(x.peakRssMb, 8, 'f', 0);
+  } else if (kind == QLatin1String("diversity")) {
+    const DiversityResult o = DiversityResult::fromJson(r);
+    for (const auto& x : o.runs) {
+      out << x.label << QStringLiteral(" (%1 steps x %2 streams)\n").arg(x.steps).arg(x.streams);
+      for (int i = 0; i < x.diversityMean.size(); ++i)
+        out << QStringLiteral("  D(%1) = %2 ± %3\n").arg(i).arg(num(x.diversityMean[i])).arg(num(x.diversityStd[i]));
+      for (int m = 0; m < x.gateMean.size(); ++m)
+        out << QStringLiteral("  gate[%1] = %2 ± %3\n").arg(m).arg(num(x.gateMean[m])).arg(num(x.gateStd[m]));
+      if (!x.hasGate) out << "  (no stream gate)\n";
+    }
+  } else if (kind == QLatin1String("attention")) {
+    const InspectorData d = InspectorData::fromJson(r);
+    out << QStringLiteral("%1, %2 case %3, user %4: %5 history items, target %6, final rank %7\n")
+               .arg(d.label, d.split).arg(d.caseIndex).arg(d.userId).arg(d.history.size()).arg(d.targetLabel).arg(d.finalRank + 1);
+    for (int s = 0; s < d.ranks.size(); ++s)
+      for (int m = 0; m < d.ranks[s].size(); ++m)
+        out << QStringLiteral("  step %1 stream %2: target rank %3\n").arg(s).arg(m).arg(d.ranks[s][m] + 1);
+    out << QStringLiteral("  %1 attention maps\n").arg(d.maps.size());
+  }
+}
+
+}  // namespace
+
+bool needsGuiApplication(const QStringList& args) {
+  return args.size() > 1 && args[1] == QLatin1String("export") &&
+         std::any_of(args.begin(), args.end(), [](const QString& a) { return a == QLatin1String("--report") || a.startsWith(QLatin1String("--report=")); });
+}
+
+void addAnalyzeOptions(QCommandLineParser& p) {
+  p.addOption(opt(QStringLiteral("project"), QStringLiteral("Project directory."), QStringLiteral("DIR")));
+  p.addOption(opt(QStringLiteral("run"), QStringLiteral("Run id(s), comma-separated."), QStringLiteral("ID[,ID...]")));
+  p.addOption(opt(QStringLiteral("kind"), QStringLiteral("%1.").arg(analysisKinds().join(QLatin1Char('|'))), QStringLiteral("KIND")));
+  p.addOption(opt(QStringLiteral("param"),
+                  QStringLiteral("Analysis parameter KEY=VALUE (repeatable), e.g. repetitions=5, drops=0,0.1,0.2,0.3, "
+                                 "steps=1,2,4,8, user=A1B2C3, case=0, split=valid, max_cases=1000, k=20, bins=20, repeats=100."),
+                  QStringLiteral("KEY=VALUE")));
+  p.addOption(opt(QStringLiteral("set"), QStringLiteral("Same as --param."), QStringLiteral("KEY=VALUE")));
+  p.addOption(opt(QStringLiteral("threads"), QStringLiteral("Total CPU threads (default: the run's setting)."), QStringLiteral("N")));
+  p.addOption(opt(QStringLiteral("no-store"), QStringLiteral("Do not save the result in the project.")));
+  p.addOption(opt(QStringLiteral("summary"), QStringLiteral("Write the result JSON here."), QStringLiteral("FILE")));
+}
+
+int cmdAnalyze(QCommandLineParser& p, QTextStream& out, QTextStream& err, bool interactive) {
+  AnalysisRequest req;
+  req.projectDir = required(p, QStringLiteral("project"));
+  req.runIds = runIds(required(p, QStringLiteral("run")), QStringLiteral("run"));
+  req.kind = required(p, QStringLiteral("kind"));
+  QStringList params = p.values(QStringLiteral("param")) + p.values(QStringLiteral("set"));
+  if (p.isSet(QStringLiteral("threads"))) params.append(QStringLiteral("threads=") + p.value(QStringLiteral("threads")));
+  req.params = parseAnalysisParams(req.kind, params);
+  req.store = !p.isSet(QStringLiteral("no-store"));
+  {
+    // Unknown runs fail here with "run N not found" rather than inside the job.
+    ExperimentStore store(Project::openOrCreate(req.projectDir).databasePath());
+    for (qint64 id : req.runIds) (void)store.run(id);
+  }
+  AnalysisJob job(req);
+  const int code = executeCliJob(job, err, interactive);
+  if (code != 0) return code;
+  const QJsonObject r = job.result();
+  if (p.isSet(QStringLiteral("summary"))) writeText(p.value(QStringLiteral("summary")), QJsonDocument(r).toJson(QJsonDocument::Indented));
+  printAnalysis(req.kind, r.value(QStringLiteral("result")).toObject(), out);
+  if (req.store) out << QStringLiteral("stored as analysis %1\n").arg(r.value(QStringLiteral("analysis_id")).toInt());
+  out.flush();
+  return 0;
+}
+
+void addCompareOptions(QCommandLineParser& p) {
+  p.addOption(opt(QStringLiteral("project"), QStringLiteral("Project directory."), QStringLiteral("DIR")));
+  p.addOption(opt(QStringLiteral("run"), QStringLiteral("Run ids, comma-separated (default: all completed)."), QStringLiteral("ID[,ID...]")));
+  p.addOption(opt(QStringLiteral("baseline"), QStringLiteral("Baseline run for improvements and the paired t-test."), QStringLiteral("ID")));
+  p.addOption(opt(QStringLiteral("split"), QStringLiteral("test|valid (default test)."), QStringLiteral("SPLIT")));
+  p.addOption(opt(QStringLiteral("format"), QStringLiteral("markdown|csv|latex (default markdown)."), QStringLiteral("FORMAT")));
+  p.addOption(opt(QStringLiteral("output"), QStringLiteral("Write the table to this file instead of stdout."), QStringLiteral("FILE")));
+}
+
+int cmdCompare(QCommandLineParser& p, QTextStream& out, QTextStream& err) {
+  ExperimentStore store(Project::openOrCreate(required(p, QStringLiteral("project"))).databasePath());
+  QVector<qint64> ids;
+  if (p.isSet(QStringLiteral("run"))) {
+    ids = runIds(p.value(QStringLiteral("run")), QStringLiteral("run"));
+  } else {
+    const auto runs = store.runs();
+    for (auto it = runs.rbegin(); it != runs.rend(); ++it)
+      if (it->status == RunStatus::Completed) ids.append(it->id);
+  }
+  qint64 baseline = 0;
+  if (p.isSet(QStringLiteral("baseline"))) {
+    baseline = runIds(p.value(QStringLiteral("baseline")), QStringLiteral("baseline")).value(0);
+    if (!ids.contains(baseline)) ids.prepend(baseline);
+  }
+  const QString split = p.value(QStringLiteral("split")).isEmpty() ? QStringLiteral("test") : p.value(QStringLiteral("split"));
+  const ComparisonTable t = buildComparison(store, ids, baseline, split);
+  const QString format = p.value(QStringLiteral("format")).isEmpty() ? QStringLiteral("markdown") : p.value(QStringLiteral("format"));
+  QString text;
+  if (format == QLatin1String("markdown")) text = t.toMarkdown();
+  else if (format == QLatin1String("csv")) text = t.toCsv();
+  else if (format == QLatin1String("latex")) text = t.toLatex();
+  else throw UsageError(QStringLiteral("--format: '%1' is not one of markdown, csv, latex").arg(format));
+  if (p.isSet(QStringLiteral("output"))) {
+    writeText(p.value(QStringLiteral("output")), text.toUtf8());
+    err << QStringLiteral("wrote %1\n").arg(p.value(QStringLiteral("output")));
+    err.flush();
+  } else {
+    out << text;
+    out.flush();
+  }
+  return 0;
+}
+
+void addSweepOptions(QCommandLineParser& p) {
+  p.addOption(opt(QStringLiteral("project"), QStringLiteral("Project directory."), QStringLiteral("DIR")));
+  p.addOption(opt(QStringLiteral("base-run"), QStringLiteral("Run whose dataset and configuration the sweep starts from."), QStringLiteral("ID")));
+  p.addOption(opt(QStringLiteral("grid"),
+                  QStringLiteral("An axis KEY=V1,V2,... (repeatable; list-valued keys separate values with ';'). "
+                                 "One run per point of the cartesian product."),
+                  QStringLiteral("KEY=VALUES")));
+  p.addOption(opt(QStringLiteral("set"), QStringLiteral("Override a base configuration key (repeatable)."), QStringLiteral("KEY=VALUE")));
+  p.addOption(opt(QStringLiteral("name"), QStringLiteral("Sweep name (runs are tagged sweep:NAME)."), QStringLiteral("NAME")));
+  p.addOption(opt(QStringLiteral("train"), QStringLiteral("Train the queued runs one after another now.")));
+}
+
+int cmdSweep(QCommandLineParser& p, QTextStream& out, QTextStream& err, bool interactive) {
+  const QString projectDir = required(p, QStringLiteral("project"));
+  const qint64 baseRun = runIds(required(p, QStringLiteral("base-run")), QStringLiteral("base-run")).value(0);
+  QVector<SweepAxis> axes;
+  for (const QString& g : p.values(QStringLiteral("grid"))) axes.append(parseSweepAxis(g));
+  if (axes.isEmpty()) throw UsageError(QStringLiteral("--grid is required (e.g. --grid model.reasoner.steps=1,2,3)"));
+  QVector<qint64> ids;
+  {
+    ExperimentStore store(Project::openOrCreate(projectDir).databasePath());
+    const RunRecord base = store.run(baseRun);
+    RunConfig cfg = RunConfig::fromJson(base.config);
+    for (const QString& a : p.values(QStringLiteral("set"))) cfg.setAssignment(a);
+    const QString name = p.value(QStringLiteral("name")).isEmpty() ? QStringLiteral("sweep-run%1").arg(baseRun) : p.value(QStringLiteral("name"));
+    ids = queueSweep(store, base.datasetId, cfg, axes, name);
+    out << QStringLiteral("queued %1 runs (sweep '%2'):").arg(ids.size()).arg(name);
+    for (qint64 id : ids) out << ' ' << id;
+    out << '\n';
+    out.flush();
+  }
+  if (!p.isSet(QStringLiteral("train"))) return 0;
+  for (qint64 id : ids) {
+    TrainJob job(projectDir, id);
+    const int code = executeCliJob(job, err, interactive);
+    if (code != 0) return code;
+    const QJsonObject test = job.result().value(QStringLiteral("test")).toObject();
+    out << QStringLiteral("run %1: test NDCG@10 %2, Recall@10 %3\n").arg(id)
+               .arg(num(test.value(QStringLiteral("ndcg@10")).toDouble())).arg(num(test.value(QStringLiteral("recall@10")).toDouble()));
+    out.flush();
+  }
+  return 0;
+}
+
+int exportReport(QCommandLineParser& p, QTextStream& out, QTextStream& err) {
+#ifdef REASONREC_CLI_HAS_REPORT
+  views::ReportOptions o;
+  o.projectDir = required(p, QStringLiteral("project"));
+  if (p.isSet(QStringLiteral("run"))) o.runIds = runIds(p.value(QStringLiteral("run")), QStringLiteral("run"));
+  if (p.isSet(QStringLiteral("baseline"))) o.baselineRunId = runIds(p.value(QStringLiteral("baseline")), QStringLiteral("baseline")).value(0);
+  if (p.isSet(QStringLiteral("analyses"))) o.analyses = p.value(QStringLiteral("analyses")).split(QLatin1Char(','), Qt::SkipEmptyParts);
+  const QString path = p.value(QStringLiteral("report"));
+  const int pages = views::writeReport(o, path);
+  err << QStringLiteral("wrote %1 (%2 pages)\n").arg(path).arg(pages);
+  err.flush();
+  (void)out;
+  return 0;
+#else
+  (void)p;
+  (void)out;
+  (void)err;
+  throw UsageError(QStringLiteral("--report needs the studio libraries; this reasonrec was built with REASONREC_BUILD_GUI=OFF"));
+#endif
+}
+
+}  // namespace rr::cli

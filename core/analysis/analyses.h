@@ -1,0 +1,67 @@
+#pragma once
+/// \file
+/// \brief The analyses of SPEC §6 as functions of a trained model and its evaluation cases.
+/// The jobs in analysis_job.h wrap them with a stored run; tests call them directly.
+/// Internal to core (LibTorch). Thread: one worker thread; the model must be in eval mode.
+
+#include "core/analysis/analysis_results.h"
+#include "core/data/batching.h"
+#include "core/eval/evaluator.h"
+#include "core/model/recommender.h"
+
+#include <functional>
+#include <vector>
+
+namespace rr {
+
+/// Called between batches / passes (may throw CancelledError); fraction of this analysis done.
+using AnalysisProgress = std::function<void(double fraction)>;
+
+/// \brief Oracle ceiling (PLR §6.5.2): ranks the model's final representation and every
+/// step/stream state the trace marks as a candidate, then takes per case the best rank.
+/// The final representation is a candidate too, so oracle ≥ current always.
+OracleRun oracleCeiling(RecommenderImpl& model, const FullRankingEvaluator& evaluator,
+                        const std::vector<EvalCase>& cases, int k, const AnalysisProgress& progress = {});
+
+/// \brief Cases whose histories lost round(fraction · length) items chosen at random (at least
+/// one item kept), as a separate dataset: case i is user i of `out`, with its history (after
+/// the drop) followed by its target. Deterministic for (seed); fraction 0 copies histories.
+std::vector<EvalCase> dropHistoryItems(const SequenceData& data, const std::vector<EvalCase>& cases,
+                                       double fraction, uint64_t seed, SequenceData* out);
+
+/// \brief Robustness (PLR §6.5.1): NDCG@k and Recall@k after dropping each fraction of every
+/// history, `repetitions` seeded draws per fraction (a 0 fraction is evaluated once: it is the
+/// plain evaluation, exactly).
+RobustnessRun robustnessCurve(RecommenderImpl& model, const SequenceData& data, int maxLen,
+                              const EvalOptions& options, const torch::Device& device,
+                              const std::vector<EvalCase>& cases, const QVector<double>& drops,
+                              int repetitions, uint64_t seed, int k, const AnalysisProgress& progress = {});
+
+/// \brief Test-time depth sweep (LARES §3.4.2): full evaluation at each step count through
+/// setEvalSteps(); a model whose depth cannot change is evaluated once (supported = false).
+/// The model's trained depth is restored afterwards.
+DepthRun depthSweep(RecommenderImpl& model, const FullRankingEvaluator& evaluator,
+                    const std::vector<EvalCase>& cases, const QVector<int>& steps,
+                    const AnalysisProgress& progress = {});
+
+/// \brief D(t) per step and the gate distribution over the cases.
+DiversityRun streamDiversity(RecommenderImpl& model, const BatchBuilder& builder,
+                             const std::vector<EvalCase>& cases, const torch::Device& device, int bins,
+                             int batchSize = 512, const AnalysisProgress& progress = {});
+
+/// \brief One case in detail: history with titles, attention maps per step/stream/layer/head,
+/// the target's rank after every step and stream, gate weights and the top `topK` items.
+InspectorData inspectCase(RecommenderImpl& model, const BatchBuilder& builder, const EvalOptions& options,
+                          const std::vector<EvalCase>& cases, int caseIndex, const torch::Device& device,
+                          int topK = 10);
+
+/// \brief Parameters, FLOPs, latency (p50/p99 at batch 1 and 256), throughput and peak memory
+/// at the model's current evaluation depth.
+EfficiencyRow measureEfficiency(RecommenderImpl& model, const BatchBuilder& builder,
+                                const std::vector<EvalCase>& cases, const torch::Device& device,
+                                int repeats, const std::function<void()>& checkCancel = {});
+
+/// Percentile q in [0,1] with linear interpolation (0 for an empty sample).
+double percentileOf(std::vector<double> values, double q);
+
+}  // namespace rr

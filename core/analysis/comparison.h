@@ -1,0 +1,45 @@
+#pragma once
+/// \file
+/// \brief The comparison table of runs, as in the papers: every metric, the best in bold, the
+/// relative improvement over a baseline run and a paired t-test marker. Plain C++: usable by views.
+
+#include <QMap>
+#include <QString>
+#include <QStringList>
+#include <QVector>
+
+namespace rr {
+
+class ExperimentStore;
+
+/// \brief Runs × metrics from the stored "final" evaluations of one split.
+struct ComparisonTable {
+  struct Row {
+    qint64 runId = 0;
+    QString label;
+    QMap<QString, double> values;       ///< metric -> value (absent when the run has none)
+    QMap<QString, double> improvement;  ///< metric -> relative improvement over the baseline
+    QMap<QString, double> pValue;       ///< metric -> paired t-test p vs the baseline
+  };
+  QString split = QStringLiteral("test");
+  QStringList metrics;        ///< column order
+  qint64 baselineRunId = 0;   ///< 0 = none
+  double alpha = 0.05;        ///< significance level of the marker
+  QVector<Row> rows;
+  /// Index of the row with the highest value per metric (-1 when no row has it).
+  int bestRow(const QString& metric) const;
+  /// True when the row differs significantly from the baseline (p < alpha) on the metric.
+  bool significant(int row, const QString& metric) const;
+
+  QString toCsv() const;       ///< plain numbers, improvement and p as extra columns
+  QString toMarkdown() const;  ///< best in **bold**, "*" after significant values
+  QString toLatex() const;     ///< tabular with \textbf best and ^{*} markers
+};
+
+/// Builds the table from the store. Per-case vectors must align (same split and case count)
+/// for a p-value; otherwise the p-value is absent. Throws Error when a run is unknown.
+ComparisonTable buildComparison(const ExperimentStore& store, const QVector<qint64>& runIds,
+                                qint64 baselineRunId = 0, const QString& split = QStringLiteral("test"),
+                                const QStringList& metrics = {});
+
+}  // namespace rr

@@ -1,0 +1,138 @@
+// `reasonrec analyze`, `compare`, `sweep` and `export --report` on a tiny synthetic project,
+// in-process: exit codes, the --summary JSON, errors naming the parameter, the report PDF.
+#include "app/cli/cli.h"
+#include "test_main.h"
+
+#include <QApplication>
+#include <QFile>
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <QProcess>
+#include <QStandardPaths>
+#include <QTemporaryDir>
+
+namespace {
+struct Result {
+  int code = 0;
+  QString out, err;
+};
+
+Result cli(QStringList args) {
+  args.prepend("reasonrec");
+  Result r;
+  QTextStream out(&r.out), err(&r.err);
+  r.code = rr::cli::run(args, out, err, false);
+  return r;
+}
+
+QJsonObject readJson(const QString& path) {
+  QFile f(path);
+  if (!f.open(QIODevice::ReadOnly)) return {};
+  return QJsonDocument::fromJson(f.readAll()).object();
+}
+
+const QStringList kTiny{"--set", "data.max_len=10", "--set", "model.d=16", "--set", "train.epochs=2",
+                        "--set", "train.batch_size=64", "--threads", "1"};
+const QString kData = "synthetic:users=200,items=40,clusters=4,length=8,seed=2";
+}  // namespace
+
+class CliAnalysisTest : public QObject {
+  Q_OBJECT
+  QTemporaryDir dir_;
+  QString project_;
+
+ private slots:
+  void initTestCase() {
+    project_ = dir_.filePath("proj");
+    QCOMPARE(cli(QStringList{"train", "--project", project_, "--data", kData} + kTiny).code, 0);
+    QCOMPARE(cli(QStringList{"train", "--project", project_, "--data", kData, "--set", "model.dropout=0.2"} + kTiny).code, 0);
+  }
+
+  void analyzeEveryKind_data() {
+    QTest::addColumn<QString>("kind");
+    QTest::addColumn<QStringList>("params");
+    QTest::addColumn<QString>("printed");
+    QTest::newRow("oracle") << "oracle" << QStringList{} << "oracle";
+    QTest::newRow("robustness") << "robustness" << QStringList{"--param", "repetitions=2", "--param", "drops=0,0.2"} << "drop  20%";
+    QTest::newRow("depth") << "depth" << QStringList{"--param", "steps=1,2"} << "no reasoning depth";
+    QTest::newRow("attention") << "attention" << QStringList{"--param", "case=1"} << "final rank";
+    QTest::newRow("efficiency") << "efficiency" << QStringList{"--param", "repeats=5"} << "b1 p50";
+    QTest::newRow("diversity") << "diversity" << QStringList{"--set", "max_cases=40"} << "D(0)";
+  }
+  void analyzeEveryKind() {
+    QFETCH(QString, kind);
+    QFETCH(QStringList, params);
+    QFETCH(QString, printed);
+    const QString summary = dir_.filePath(kind + ".json");
+    const Result r = cli(QStringList{"analyze", "--project", project_, "--run", "1,2", "--kind", kind, "--threads", "1",
+                                     "--summary", summary} + params);
+    QVERIFY2(r.code == 0, qPrintable(r.err));
+    QVERIFY2(r.out.contains(printed), qPrintable(r.out));
+    QVERIFY(r.out.contains("stored as analysis"));
+    const QJsonObject s = readJson(summary);
+    QCOMPARE(s.value("kind").toString(), kind);
+    QVERIFY(s.value("analysis_id").toInt() > 0);
+    QVERIFY(!s.value("result").toObject().isEmpty());
+  }
+
+  void analyzeErrors() {
+    Result r = cli({"analyze", "--project", project_, "--run", "1", "--kind", "oracle", "--param", "repetitions=3"});
+    QCOMPARE(r.code, 2);
+    QVERIFY2(r.err.startsWith("error: repetitions:"), qPrintable(r.err));
+    r = cli({"analyze", "--project", project_, "--run", "1", "--kind", "magic"});
+    QCOMPARE(r.code, 2);
+    QVERIFY(r.err.contains("kind"));
+    r = cli({"analyze", "--project", project_, "--run", "77", "--kind", "oracle"});
+    QCOMPARE(r.code, 2);
+    QVERIFY(r.err.contains("77"));
+    r = cli({"analyze", "--project", project_, "--run", "1", "--kind", "attention", "--param", "case=100000"});
+    QCOMPARE(r.code, 2);
+    QVERIFY2(r.err.contains("case"), qPrintable(r.err));
+  }
+
+  void compareFormats() {
+    Result r = cli({"compare", "--project", project_, "--run", "1,2", "--baseline", "1"});
+    QCOMPARE(r.code, 0);
+    QVERIFY(r.out.contains("(baseline)"));
+    QVERIFY(r.out.contains("**"));
+    r = cli({"compare", "--project", project_, "--format", "latex"});
+    QCOMPARE(r.code, 0);
+    QVERIFY(r.out.contains("\\textbf{"));
+    r = cli({"compare", "--project", project_, "--format", "csv"});
+    QCOMPARE(r.code, 0);
+    QCOMPARE(r.out.split('\n', Qt::SkipEmptyParts).size(), 3);
+    QCOMPARE(cli({"compare", "--project", project_, "--format", "xml"}).code, 2);
+  }
+
+  void sweepQueues() {
+    Result r = cli({"sweep", "--project", project_, "--base-run", "1", "--grid", "model.d=8,16", "--grid", "train.lr=0.001,0.002",
+                    "--name", "lrgrid"});
+    QCOMPARE(r.code, 0);
+    QVERIFY2(r.out.contains("queued 4 runs"), qPrintable(r.out));
+    r = cli({"runs", "--project", project_, "--json"});
+    int queued = 0;
+    for (const auto& v : QJsonDocument::fromJson(r.out.toUtf8()).array()) queued += v.toObject().value("status").toString() == "queued";
+    QCOMPARE(queued, 4);
+    r = cli({"sweep", "--project", project_, "--base-run", "1", "--grid", "model.heads=3"});
+    QCOMPARE(r.code, 2);  // 3 heads do not divide d 16
+  }
+
+  void exportReport() {
+    const QString pdf = dir_.filePath("report.pdf");
+    const Result r = cli({"export", "--project", project_, "--run", "1,2", "--report", pdf});
+    QVERIFY2(r.code == 0, qPrintable(r.err));
+    QVERIFY2(r.err.contains("pages"), qPrintable(r.err));
+    QVERIFY(QFile::exists(pdf));
+    if (QStandardPaths::findExecutable("pdftotext").isEmpty()) QSKIP("pdftotext not installed");
+    QProcess text;
+    text.start("pdftotext", {pdf, "-"});
+    QVERIFY(text.waitForFinished());
+    const QString t = QString::fromUtf8(text.readAllStandardOutput());
+    QVERIFY(t.contains("Oracle ceiling"));
+    QVERIFY(t.contains("Training curves"));
+  }
+};
+
+RR_TEST_GUI_MAIN(CliAnalysisTest)
+#include "tst_cli_analysis.moc"

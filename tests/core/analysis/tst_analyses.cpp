@@ -1,0 +1,326 @@
+// The analyses of SPEC §6 against hand-computed values. A test-only reasoner with S > 1 steps,
+// M = 2 streams and a gate plants which reasoning state hits the target for which user, so the
+// oracle ceiling, per-candidate metrics, depth sweep, diversity and inspector ranks are known
+// exactly; the real SASRec provides the attention and robustness checks.
+#include "core/analysis/analyses.h"
+#include "core/data/synthetic.h"
+#include "core/data/preprocess.h"
+#include "core/eval/metrics.h"
+#include "core/errors.h"
+#include "test_main.h"
+
+#include <numeric>
+
+using namespace rr;
+
+namespace {
+
+constexpr int kItems = 40;   // misses rank at N-1 = 39 >= 20, so they score 0 @20
+constexpr int kUsers = 23;
+constexpr int kStreams = 2;
+
+/// Step/stream state j (0 = final, 1 + s*M + m) hits the target for users with u % C == j,
+/// where C = S*M + 1; every other state points at a fixed wrong item.
+class PlantedReasonerImpl : public RecommenderImpl {
+ public:
+  explicit PlantedReasonerImpl(int trainedSteps) : trained_(trainedSteps), steps_(trainedSteps) {
+    table_ = register_buffer("table", torch::eye(kItems + 1));
+  }
+  LossOutput loss(const Batch&, const LossContext&) override { throw std::logic_error("not trainable"); }
+  torch::Tensor represent(const Batch& b) override { return trace(b, false).final; }
+  ReasoningTrace trace(const Batch& b, bool withAttention) override {
+    const int S = steps_ + 1, C = S * kStreams + 1;
+    const int64_t B = b.size();
+    ReasoningTrace t;
+    t.states = torch::zeros({B, S, kStreams, kItems + 1});
+    t.final = torch::zeros({B, kItems + 1});
+    for (int64_t i = 0; i < B; ++i) {
+      const int64_t u = b.users[i].item<int64_t>(), target = b.target[i].item<int64_t>();
+      const int64_t miss = target % kItems + 1;
+      const int64_t hit = u % C;
+      t.final[i][hit == 0 ? target : miss] = 1;
+      for (int s = 0; s < S; ++s)
+        for (int m = 0; m < kStreams; ++m) t.states[i][s][m][hit == 1 + s * kStreams + m ? target : miss] = 1;
+    }
+    t.gate = torch::tensor({0.25f, 0.75f}).unsqueeze(0).expand({B, kStreams}).contiguous();
+    if (withAttention)
+      for (int s = 0; s < S; ++s)
+        for (int m = 0; m < kStreams; ++m)
+          for (int layer = 0; layer < 2; ++layer) {
+            AttentionRecord r;
+            r.step = s;
+            r.stream = m;
+            r.layer = layer;
+            r.itemKeys = b.width();
+            r.weights = torch::softmax(torch::randn({B, 2, b.width() + s}), -1);
+            t.attention.push_back(r);
+          }
+    return t;
+  }
+  torch::Tensor itemTable() override { return table_; }
+  double flopsPerSample(double seqLen) const override { return 1000.0 * seqLen * (steps_ + 1) + rankingFlops(kItems + 1, kItems); }
+  void setEvalSteps(int steps) override { steps_ = steps > 0 ? steps : trained_; }
+  int evalSteps() const override { return steps_; }
+
+ private:
+  int trained_, steps_;
+  torch::Tensor table_;
+};
+
+SequenceData plantedData() {
+  SequenceData d;
+  d.numItems = kItems;
+  for (int u = 0; u < kUsers; ++u) {
+    std::vector<int32_t> seq;
+    for (int j = 0; j < 6; ++j) seq.push_back((u * 3 + j) % kItems + 1);
+    d.sequences.push_back(seq);
+    d.userIds.append(QStringLiteral("u%1").arg(u));
+  }
+  d.itemIds.append(QString());
+  for (int i = 1; i <= kItems; ++i) d.itemIds.append(QStringLiteral("item%1").arg(i));
+  return d;
+}
+
+std::vector<EvalCase> lastItemCases(const SequenceData& d) {
+  std::vector<EvalCase> cases;
+  for (int u = 0; u < d.numUsers(); ++u) cases.push_back({u, static_cast<int32_t>(d.sequences[u].size() - 1)});
+  return cases;
+}
+
+double fractionWith(int C, int j) {
+  int n = 0;
+  for (int u = 0; u < kUsers; ++u) n += u % C == j ? 1 : 0;
+  return static_cast<double>(n) / kUsers;
+}
+
+EvalOptions smallBatches() {
+  EvalOptions o;
+  o.batchSize = 5;  // several batches
+  return o;
+}
+
+}  // namespace
+
+class AnalysesTest : public QObject {
+  Q_OBJECT
+ private slots:
+  void oracleMatchesPlantedHits() {
+    const SequenceData data = plantedData();
+    const BatchBuilder builder(data, 8);
+    const FullRankingEvaluator evaluator(builder, smallBatches(), torch::kCPU);
+    PlantedReasonerImpl model(2);
+    const auto cases = lastItemCases(data);
+    const OracleRun r = oracleCeiling(model, evaluator, cases, 20);
+    const int C = 3 * kStreams + 1;
+    QCOMPARE(r.steps, 3);
+    QCOMPARE(r.streams, kStreams);
+    QCOMPARE(r.candidates.size(), C);
+    QVERIFY(r.candidates[0].final);
+    // A hit ranks first (NDCG 1, Recall 1); a miss ranks 39th of 40 (0 at @20).
+    QCOMPARE(r.currentNdcg, fractionWith(C, 0));
+    QCOMPARE(r.currentRecall, fractionWith(C, 0));
+    QCOMPARE(r.oracleNdcg, 1.0);
+    QCOMPARE(r.oracleRecall, 1.0);
+    for (int j = 1; j < C; ++j) {
+      QCOMPARE(r.candidates[j].step, (j - 1) / kStreams);
+      QCOMPARE(r.candidates[j].stream, (j - 1) % kStreams);
+      QCOMPARE(r.candidates[j].ndcg, fractionWith(C, j));
+      QCOMPARE(r.candidates[j].bestShare, fractionWith(C, j));
+    }
+    // The current metric is the plain evaluation of the final representation.
+    const EvalResult plain = evaluator.evaluate(model, cases);
+    QCOMPARE(r.currentNdcg, plain.metrics.value("ndcg@20"));
+  }
+
+  void oracleRespectsCandidateFlags() {
+    // Only step 2 stream 1 is a candidate: the oracle covers final + that state.
+    struct Flagged : PlantedReasonerImpl {
+      Flagged() : PlantedReasonerImpl(2) {}
+      ReasoningTrace trace(const Batch& b, bool a) override {
+        auto t = PlantedReasonerImpl::trace(b, a);
+        t.candidate.assign(3, std::vector<bool>(kStreams, false));
+        t.candidate[2][1] = true;
+        return t;
+      }
+    } model;
+    const SequenceData data = plantedData();
+    const BatchBuilder builder(data, 8);
+    const FullRankingEvaluator evaluator(builder, smallBatches(), torch::kCPU);
+    const OracleRun r = oracleCeiling(model, evaluator, lastItemCases(data), 20);
+    QCOMPARE(r.candidates.size(), 2);
+    const int C = 7;
+    QCOMPARE(r.oracleNdcg, fractionWith(C, 0) + fractionWith(C, 1 + 2 * kStreams + 1));
+  }
+
+  void depthSweepChangesAndRestoresDepth() {
+    const SequenceData data = plantedData();
+    const BatchBuilder builder(data, 8);
+    const FullRankingEvaluator evaluator(builder, smallBatches(), torch::kCPU);
+    PlantedReasonerImpl model(2);
+    const DepthRun r = depthSweep(model, evaluator, lastItemCases(data), {1, 2, 4});
+    QVERIFY(r.supported);
+    QCOMPARE(r.steps, (QVector<int>{1, 2, 4}));
+    for (int i = 0; i < 3; ++i) {
+      const int C = (r.steps[i] + 1) * kStreams + 1;  // the final state hits users with u % C == 0
+      QCOMPARE(r.metrics[i].value("recall@20"), fractionWith(C, 0));
+    }
+    QCOMPARE(model.evalSteps(), 2);
+  }
+
+  void streamDiversityAndGates() {
+    const SequenceData data = plantedData();
+    const BatchBuilder builder(data, 8);
+    PlantedReasonerImpl model(2);
+    const auto cases = lastItemCases(data);
+    const DiversityRun r = streamDiversity(model, builder, cases, torch::kCPU, 20, 4);
+    QCOMPARE(r.steps, 3);
+    QCOMPARE(r.streams, kStreams);
+    // Two one-hot states are 2 apart (squared) when they point at different items, else 0:
+    // at step s the streams differ exactly for users whose hit is one of that step's streams.
+    const int C = 3 * kStreams + 1;
+    for (int s = 0; s < 3; ++s) {
+      std::vector<double> d;
+      for (int u = 0; u < kUsers; ++u) d.push_back(u % C == 1 + s * kStreams || u % C == 2 + s * kStreams ? 2.0 : 0.0);
+      const double mean = std::accumulate(d.begin(), d.end(), 0.0) / d.size();
+      QVERIFY(std::abs(r.diversityMean[s] - mean) < 1e-12);
+    }
+    QVERIFY(r.hasGate);
+    QVERIFY(std::abs(r.gateMean[0] - 0.25) < 1e-7);
+    QVERIFY(std::abs(r.gateMean[1] - 0.75) < 1e-7);
+    QVERIFY(r.gateStd[0] < 1e-7);
+    QCOMPARE(r.gateHistogram[0][5], 1.0);   // 0.25 falls in bin [0.25, 0.30)
+    QCOMPARE(r.gateHistogram[1][15], 1.0);  // 0.75 in [0.75, 0.80)
+  }
+
+  void inspectorRanksAndTopItems() {
+    const SequenceData data = plantedData();
+    const BatchBuilder builder(data, 4);  // history window shorter than the sequences
+    PlantedReasonerImpl model(2);
+    const auto cases = lastItemCases(data);
+    const int user = 10;  // 10 % 7 = 3: step 1, stream 0 hits
+    const InspectorData d = inspectCase(model, builder, EvalOptions(), cases, user, torch::kCPU, 10);
+    QCOMPARE(d.userId, QStringLiteral("u10"));
+    QCOMPARE(d.history.size(), 4);
+    QCOMPARE(d.history.last(), data.sequences[user][4]);
+    QCOMPARE(d.historyLabels.last(), QStringLiteral("item%1").arg(data.sequences[user][4]));
+    QCOMPARE(d.target, data.sequences[user][5]);
+    QCOMPARE(d.steps, 3);
+    QCOMPARE(d.streams, kStreams);
+    QCOMPARE(d.maps.size(), 3 * kStreams * 2);
+    for (int s = 0; s < 3; ++s)
+      for (int m = 0; m < kStreams; ++m) QCOMPARE(d.ranks[s][m], s == 1 && m == 0 ? 0 : kItems - 1);
+    QCOMPARE(d.finalRank, kItems - 1);
+    QCOMPARE(d.gate.size(), kStreams);
+    for (const auto& t : d.top) {
+      QCOMPARE(t.items.size(), 10);
+      QVERIFY(!t.items.contains(0));
+      if (t.step == 1 && t.stream == 0) QCOMPARE(t.items.first(), d.target);
+      else QCOMPARE(t.items.first(), d.target % kItems + 1);
+    }
+    // JSON round trip keeps everything.
+    const InspectorData back = InspectorData::fromJson(d.toJson());
+    QCOMPARE(back.ranks, d.ranks);
+    QCOMPARE(back.maps.size(), d.maps.size());
+    QCOMPARE(back.maps[3].weights, d.maps[3].weights);
+    QCOMPARE(back.top[2].labels, d.top[2].labels);
+  }
+
+  void sasrecAttentionRowsSumToOne() {
+    RunConfig cfg = RunConfig::fromPreset("sasrec");
+    cfg.set("model.d", 16);
+    cfg.set("data.max_len", 10);
+    const SequenceData data = preprocess(generateSynthetic(parseSyntheticSpec("synthetic:users=60,items=30,clusters=3,length=8,seed=3")), PreprocessOptions());
+    torch::manual_seed(1);
+    Recommender model = buildRecommender(cfg, data.numItems);
+    model->eval();
+    const BatchBuilder builder(data, 10);
+    const auto cases = lastItemCases(data);
+    const InspectorData d = inspectCase(*model, builder, EvalOptions(), cases, 7, torch::kCPU);
+    QCOMPARE(d.steps, 1);
+    QCOMPARE(d.maps.size(), cfg.getInt("model.layers"));
+    for (const auto& m : d.maps) {
+      QCOMPARE(m.itemKeys, d.history.size());
+      QCOMPARE(m.weights.size(), cfg.getInt("model.heads"));
+      for (const auto& head : m.weights) {
+        QCOMPARE(head.size(), d.history.size());
+        const double sum = std::accumulate(head.begin(), head.end(), 0.0);
+        QVERIFY2(std::abs(sum - 1.0) < 1e-5, qPrintable(QString::number(sum)));
+        for (double w : head) QVERIFY(w >= 0);
+      }
+      const auto avg = InspectorData::headAverage(m);
+      QVERIFY(std::abs(std::accumulate(avg.begin(), avg.end(), 0.0) - 1.0) < 1e-5);
+    }
+    // The final rank is the evaluator's rank of the same case.
+    const FullRankingEvaluator evaluator(builder, EvalOptions(), torch::kCPU);
+    const EvalResult e = evaluator.evaluate(*model, cases);
+    QCOMPARE(d.finalRank, e.ranks[7]);
+    QCOMPARE(d.ranks[0][0], e.ranks[7]);
+  }
+
+  void dropHistoryItemsCountsAndSeeds() {
+    const SequenceData data = plantedData();
+    const auto cases = lastItemCases(data);
+    SequenceData a, b, c, zero;
+    const auto ca = dropHistoryItems(data, cases, 0.4, 7, &a);
+    dropHistoryItems(data, cases, 0.4, 7, &b);
+    dropHistoryItems(data, cases, 0.4, 8, &c);
+    const auto cz = dropHistoryItems(data, cases, 0.0, 7, &zero);
+    QCOMPARE(a.sequences, b.sequences);  // seeded
+    QVERIFY(a.sequences != c.sequences);
+    for (int i = 0; i < kUsers; ++i) {
+      const auto& orig = data.sequences[i];
+      QCOMPARE(ca[i].pos, 5 - 2);  // round(0.4 * 5) = 2 removed
+      QCOMPARE(a.sequences[i].back(), orig.back());  // the target stays
+      // What is left is a subsequence of the history, in order.
+      size_t k = 0;
+      for (int32_t item : orig) if (k + 1 < a.sequences[i].size() && a.sequences[i][k] == item) ++k;
+      QCOMPARE(k + 1, a.sequences[i].size());
+      QCOMPARE(zero.sequences[i], orig);
+      QCOMPARE(cz[i].pos, 5);
+    }
+    // At least one history item always stays.
+    SequenceData all;
+    const auto call = dropHistoryItems(data, cases, 0.95, 1, &all);
+    for (const auto& cc : call) QCOMPARE(cc.pos, 1);
+  }
+
+  void robustnessAtZeroDropIsThePlainEvaluation() {
+    RunConfig cfg = RunConfig::fromPreset("sasrec");
+    cfg.set("model.d", 16);
+    cfg.set("data.max_len", 6);
+    const SequenceData data = preprocess(generateSynthetic(parseSyntheticSpec("synthetic:users=80,items=30,clusters=3,length=9,seed=4")), PreprocessOptions());
+    torch::manual_seed(2);
+    Recommender model = buildRecommender(cfg, data.numItems);
+    model->eval();
+    const BatchBuilder builder(data, 6);
+    const auto cases = lastItemCases(data);
+    for (HistoryMask mask : {HistoryMask::None, HistoryMask::ExcludeSeen}) {
+      EvalOptions o = smallBatches();
+      o.historyMask = mask;
+      const FullRankingEvaluator evaluator(builder, o, torch::kCPU);
+      const EvalResult plain = evaluator.evaluate(*model, cases);
+      const RobustnessRun r = robustnessCurve(*model, data, 6, o, torch::kCPU, cases, {0.0, 0.3}, 2, 5, 20);
+      QCOMPARE(r.ndcgMean[0], plain.metrics.value("ndcg@20"));  // exactly
+      QCOMPARE(r.recallMean[0], plain.metrics.value("recall@20"));
+      QCOMPARE(r.ndcgStd[0], 0.0);
+      QVERIFY(r.ndcgMean[1] != plain.metrics.value("ndcg@20"));
+    }
+  }
+
+  void efficiencyFigures() {
+    const SequenceData data = plantedData();
+    const BatchBuilder builder(data, 8);
+    PlantedReasonerImpl model(2);
+    const EfficiencyRow r = measureEfficiency(model, builder, lastItemCases(data), torch::kCPU, 10);
+    QCOMPARE(r.steps, 2);
+    QCOMPARE(r.flopsPerSample, 1000.0 * 5 * 3 + 2.0 * (kItems + 1) * kItems);  // 5 history items, 3 states
+    QVERIFY(r.batch1P50 > 0 && r.batch1P99 >= r.batch1P50);
+    QVERIFY(r.batch256P50 > 0 && r.throughput > 0);
+    QVERIFY(r.peakRssMb > 0);
+    QCOMPARE(percentileOf({1, 2, 3, 4, 5}, 0.5), 3.0);
+    QCOMPARE(percentileOf({1, 2, 3, 4, 5}, 0.99), 4.96);
+  }
+};
+
+RR_TEST_MAIN(AnalysesTest)
+#include "tst_analyses.moc"

@@ -1,0 +1,211 @@
+// Analysis jobs on stored runs end to end (tiny synthetic project): every kind completes and is
+// stored, oracle >= current, a 0% drop reproduces the plain evaluation exactly, parameters are
+// checked; the sweep builder queues the cartesian product; the comparison table's figures.
+#include "core/analysis/analysis_job.h"
+#include "core/analysis/analysis_results.h"
+#include "core/analysis/comparison.h"
+#include "core/analysis/sweep.h"
+#include "core/errors.h"
+#include "core/eval/metrics.h"
+#include "core/eval/significance.h"
+#include "core/jobs/evaluate_job.h"
+#include "core/jobs/import_job.h"
+#include "core/jobs/train_job.h"
+#include "core/project/project.h"
+#include "core/store/experiment_store.h"
+#include "test_main.h"
+
+#include <QJsonArray>
+#include <QTemporaryDir>
+
+using namespace rr;
+
+namespace {
+const QString kData = QStringLiteral("synthetic:users=250,items=60,clusters=4,length=10,seed=5");
+
+RunConfig tinyConfig(int d) {
+  RunConfig cfg = RunConfig::fromPreset("sasrec");
+  cfg.set("data.max_len", 10);
+  cfg.set("model.d", d);
+  cfg.set("train.epochs", 2);
+  cfg.set("train.batch_size", 64);
+  cfg.set("train.patience", 0);
+  cfg.set("threads", 1);
+  return cfg;
+}
+
+QJsonObject runJob(const QString& dir, QVector<qint64> runs, const QString& kind, const QStringList& params = {}) {
+  AnalysisRequest req;
+  req.projectDir = dir;
+  req.runIds = std::move(runs);
+  req.kind = kind;
+  req.params = parseAnalysisParams(kind, params);
+  AnalysisJob job(req);
+  job.execute();
+  if (job.status() != JobStatus::Completed) qWarning() << job.errorMessage();
+  return job.status() == JobStatus::Completed ? job.result() : QJsonObject();
+}
+}  // namespace
+
+class AnalysisJobsTest : public QObject {
+  Q_OBJECT
+  QTemporaryDir dir_;
+  qint64 datasetId_ = 0, runA_ = 0, runB_ = 0;
+
+ private slots:
+  void initTestCase() {
+    Project p = Project::openOrCreate(dir_.path());
+    {
+      ExperimentStore store(p.databasePath());
+      ImportRequest req;
+      req.projectDir = dir_.path();
+      req.source = kData;
+      datasetId_ = importDataset(req, store);
+      runA_ = createRun(store, datasetId_, tinyConfig(16), "small");
+      runB_ = createRun(store, datasetId_, tinyConfig(24), "wider");
+    }
+    for (qint64 id : {runA_, runB_}) {
+      TrainJob job(dir_.path(), id);
+      job.execute();
+      QCOMPARE(job.status(), JobStatus::Completed);
+    }
+  }
+
+  void oracleIsAtLeastCurrentForEveryRun() {
+    const QJsonObject r = runJob(dir_.path(), {runA_, runB_}, "oracle");
+    QVERIFY(r.value("analysis_id").toInt() > 0);
+    const OracleResult o = OracleResult::fromJson(r.value("result").toObject());
+    QCOMPARE(o.runs.size(), 2);
+    ExperimentStore store(Project::openOrCreate(dir_.path()).databasePath());
+    for (const auto& x : o.runs) {
+      QVERIFY(x.oracleNdcg >= x.currentNdcg);
+      QVERIFY(x.oracleRecall >= x.currentRecall);
+      // SASRec has one state: the oracle is the model itself, which the training evaluated.
+      QCOMPARE(x.oracleNdcg, x.currentNdcg);
+      QCOMPARE(x.currentNdcg, store.run(x.runId).test.value("ndcg@20"));
+    }
+    QCOMPARE(store.analyses("oracle").size(), 1);
+  }
+
+  void robustnessZeroDropEqualsEvaluation() {
+    EvaluateRequest ereq;
+    ereq.projectDir = dir_.path();
+    ereq.runId = runA_;
+    ereq.store = false;
+    EvaluateJob ev(ereq);
+    ev.execute();
+    QCOMPARE(ev.status(), JobStatus::Completed);
+    const QJsonObject test = ev.result().value("test").toObject();
+    const QJsonObject r = runJob(dir_.path(), {runA_}, "robustness", {"repetitions=2", "drops=0,0.2"});
+    const RobustnessResult o = RobustnessResult::fromJson(r.value("result").toObject());
+    QCOMPARE(o.runs.first().drops, (QVector<double>{0, 0.2}));
+    QCOMPARE(o.runs.first().ndcgMean[0], test.value("ndcg@20").toDouble());
+    QCOMPARE(o.runs.first().recallMean[0], test.value("recall@20").toDouble());
+    QCOMPARE(o.repetitions, 2);
+  }
+
+  void depthOnAModelWithoutReasoning() {
+    const QJsonObject r = runJob(dir_.path(), {runA_}, "depth", {"steps=1,2"});
+    const DepthResult o = DepthResult::fromJson(r.value("result").toObject());
+    QCOMPARE(o.runs.size(), 1);
+    QVERIFY(!o.runs.first().supported);
+    QCOMPARE(o.runs.first().metrics.size(), 1);
+  }
+
+  void attentionEfficiencyDiversity() {
+    const QJsonObject a = runJob(dir_.path(), {runA_}, "attention", {"case=3"});
+    const InspectorData d = InspectorData::fromJson(a.value("result").toObject());
+    QCOMPARE(d.caseIndex, 3);
+    QVERIFY(!d.maps.isEmpty());
+    const QJsonObject byUser = runJob(dir_.path(), {runA_}, "attention", {"user=" + d.userId});
+    QCOMPARE(InspectorData::fromJson(byUser.value("result").toObject()).caseIndex, 3);
+
+    const QJsonObject e = runJob(dir_.path(), {runA_, runB_}, "efficiency", {"repeats=5"});
+    const EfficiencyResult eff = EfficiencyResult::fromJson(e.value("result").toObject());
+    QCOMPARE(eff.rows.size(), 2);
+    QVERIFY(eff.rows[1].parameters > eff.rows[0].parameters);  // d 24 > d 16
+    QVERIFY(eff.rows[1].flopsPerSample > eff.rows[0].flopsPerSample);
+
+    const QJsonObject v = runJob(dir_.path(), {runA_}, "diversity", {"max_cases=50"});
+    const DiversityResult div = DiversityResult::fromJson(v.value("result").toObject());
+    QCOMPARE(div.runs.first().diversityMean, (QVector<double>{0.0}));  // one stream
+    QVERIFY(!div.runs.first().hasGate);
+  }
+
+  void badParametersNameTheKey() {
+    try {
+      parseAnalysisParams("oracle", {"repetitions=3"});
+      QFAIL("accepted a robustness parameter for oracle");
+    } catch (const ConfigError& e) {
+      QCOMPARE(e.key(), QStringLiteral("repetitions"));
+    }
+    QVERIFY_THROWS_EXCEPTION(ConfigError, parseAnalysisParams("robustness", {"drops=0,2"}));
+    QVERIFY_THROWS_EXCEPTION(ConfigError, parseAnalysisParams("robustness", {"repetitions=1.5"}));
+    QVERIFY_THROWS_EXCEPTION(ConfigError, parseAnalysisParams("nonsense", {}));
+    // A user that has no test case fails the job with a message, not a crash.
+    AnalysisRequest req;
+    req.projectDir = dir_.path();
+    req.runIds = {runA_};
+    req.kind = "attention";
+    req.params = parseAnalysisParams("attention", {"user=no-such-user"});
+    AnalysisJob job(req);
+    job.execute();
+    QCOMPARE(job.status(), JobStatus::Failed);
+    QVERIFY(job.errorMessage().startsWith("user:"));
+  }
+
+  void sweepQueuesTheCartesianProduct() {
+    ExperimentStore store(Project::openOrCreate(dir_.path()).databasePath());
+    const QVector<SweepAxis> axes{parseSweepAxis("model.d=8,16"), parseSweepAxis("model.dropout=0.1,0.2,0.3")};
+    QCOMPARE(sweepPoints(axes).size(), 6);
+    QCOMPARE(sweepPoints(axes)[4], (QStringList{"model.d=16", "model.dropout=0.2"}));
+    const int before = store.runs().size();
+    const QVector<qint64> ids = queueSweep(store, datasetId_, tinyConfig(16), axes, "grid");
+    QCOMPARE(ids.size(), 6);
+    QCOMPARE(store.runs().size(), before + 6);
+    QSet<QPair<int, double>> seen;
+    for (qint64 id : ids) {
+      const RunRecord r = store.run(id);
+      QCOMPARE(r.status, RunStatus::Queued);
+      QVERIFY(r.tags.contains("sweep:grid"));
+      const RunConfig c = RunConfig::fromJson(r.config);
+      seen.insert({c.getInt("model.d"), c.getDouble("model.dropout")});
+    }
+    QCOMPARE(seen.size(), 6);
+    const SweepSummary s = sweepSummary(store, "grid");
+    QCOMPARE(s.points.size(), 6);
+    QCOMPARE(QSet<QString>(s.keys.begin(), s.keys.end()), (QSet<QString>{"model.d", "model.dropout"}));
+    QVERIFY(sweepNames(store).contains("grid"));
+    // A point that fails validation (heads must divide d) stores nothing.
+    QVERIFY_THROWS_EXCEPTION(ConfigError, queueSweep(store, datasetId_, tinyConfig(16), {parseSweepAxis("model.d=16,15")}, "bad"));
+    QCOMPARE(store.runs().size(), before + 6);
+    QVERIFY_THROWS_EXCEPTION(ConfigError, parseSweepAxis("model.nope=1,2"));
+  }
+
+  void comparisonTable() {
+    ExperimentStore store(Project::openOrCreate(dir_.path()).databasePath());
+    const ComparisonTable t = buildComparison(store, {runA_, runB_}, runA_);
+    QCOMPARE(t.rows.size(), 2);
+    QCOMPARE(t.metrics, summaryMetricNames());
+    const auto evA = store.evaluation(runA_, "test"), evB = store.evaluation(runB_, "test");
+    const double a = evA->metrics.value("ndcg@10"), b = evB->metrics.value("ndcg@10");
+    QCOMPARE(t.rows[1].improvement.value("ndcg@10"), (b - a) / a);
+    QCOMPARE(t.bestRow("ndcg@10"), b > a ? 1 : 0);
+    MetricName m;
+    MetricName::parse("ndcg@10", &m);
+    QCOMPARE(t.rows[1].pValue.value("ndcg@10"), pairedTTest(perCaseMetric(evB->ranks, m), perCaseMetric(evA->ranks, m)).p);
+    QVERIFY(!t.rows[0].pValue.contains("ndcg@10"));  // the baseline itself
+    const QString md = t.toMarkdown();
+    QVERIFY(md.contains(QStringLiteral("**%1**").arg(QString::number(std::max(a, b), 'f', 4))));
+    QVERIFY(md.contains("(baseline)"));
+    const QString tex = t.toLatex();
+    QVERIFY(tex.contains(QStringLiteral("\\textbf{%1}").arg(QString::number(std::max(a, b), 'f', 4))));
+    QVERIFY(tex.contains("\\#1 small"));
+    const QStringList csv = t.toCsv().split('\n', Qt::SkipEmptyParts);
+    QCOMPARE(csv.size(), 3);
+    QCOMPARE(csv[0].split(',').size(), 2 + 3 * t.metrics.size());
+  }
+};
+
+RR_TEST_MAIN(AnalysisJobsTest)
+#include "tst_analysis_jobs.moc"

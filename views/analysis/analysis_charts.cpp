@@ -1,0 +1,360 @@
+#include "views/analysis/analysis_charts.h"
+
+#include "core/store/experiment_store.h"
+
+#include <qcustomplot.h>
+
+#include <algorithm>
+#include <cmath>
+
+namespace rr::views {
+
+namespace {
+
+void setupAxes(QCustomPlot* plot, const QString& x, const QString& y) {
+  plot->xAxis->setLabel(x);
+  plot->yAxis->setLabel(y);
+  plot->legend->setVisible(true);
+  plot->legend->setBrush(QColor(255, 255, 255, 220));
+  plot->axisRect()->insetLayout()->setInsetAlignment(0, Qt::AlignTop | Qt::AlignRight);
+}
+
+QSharedPointer<QCPAxisTickerText> textTicker(const QStringList& labels, double start = 1) {
+  QSharedPointer<QCPAxisTickerText> t(new QCPAxisTickerText);
+  for (int i = 0; i < labels.size(); ++i) t->addTick(start + i, labels[i]);
+  return t;
+}
+
+/// Y range from 0 to a little above the largest value (bar charts).
+void zeroBasedY(QCustomPlot* plot, double maxValue) {
+  plot->yAxis->setRange(0, maxValue > 0 ? maxValue * 1.25 : 1.0);
+}
+
+QCPGraph* lineGraph(QCustomPlot* plot, const QString& name, int colorIndex) {
+  QCPGraph* g = plot->addGraph();
+  g->setName(name);
+  QPen pen(seriesColor(colorIndex), 2);
+  g->setPen(pen);
+  g->setScatterStyle(QCPScatterStyle(QCPScatterStyle::ssCircle, seriesColor(colorIndex), Qt::white, 7));
+  return g;
+}
+
+}  // namespace
+
+QColor seriesColor(int index) {
+  // Okabe-Ito palette.
+  static const QColor colors[] = {QColor(0, 114, 178), QColor(230, 159, 0), QColor(0, 158, 115), QColor(213, 94, 0),
+                                  QColor(204, 121, 167), QColor(86, 180, 233), QColor(240, 228, 66), QColor(0, 0, 0)};
+  return colors[((index % 8) + 8) % 8];
+}
+
+void resetPlot(QCustomPlot* plot) {
+  plot->clearPlottables();
+  plot->clearItems();
+  plot->clearGraphs();
+  plot->xAxis->setTicker(QSharedPointer<QCPAxisTicker>(new QCPAxisTicker));
+  plot->yAxis->setTicker(QSharedPointer<QCPAxisTicker>(new QCPAxisTicker));
+  plot->xAxis->setScaleType(QCPAxis::stLinear);
+  plot->yAxis->setScaleType(QCPAxis::stLinear);
+  plot->yAxis2->setVisible(false);
+  plot->xAxis->setTickLabelRotation(0);
+  plot->legend->setVisible(false);
+}
+
+void plotOracle(QCustomPlot* plot, const OracleResult& r) {
+  resetPlot(plot);
+  setupAxes(plot, QString(), QStringLiteral("metric @%1").arg(r.k));
+  QCPBarsGroup* group = new QCPBarsGroup(plot);
+  const QStringList names{QStringLiteral("NDCG current"), QStringLiteral("NDCG oracle"), QStringLiteral("Recall current"),
+                          QStringLiteral("Recall oracle")};
+  QStringList labels;
+  double maxV = 0;
+  QVector<QCPBars*> bars;
+  for (int b = 0; b < 4; ++b) {
+    auto* bar = new QCPBars(plot->xAxis, plot->yAxis);
+    bar->setName(names[b]);
+    QColor c = seriesColor(b < 2 ? 0 : 1);
+    if (b % 2 == 1) c = c.lighter(150);
+    bar->setBrush(c);
+    bar->setPen(QPen(c.darker(130)));
+    bar->setWidth(0.18);
+    bar->setBarsGroup(group);
+    bars.append(bar);
+  }
+  for (int i = 0; i < r.runs.size(); ++i) {
+    const auto& x = r.runs[i];
+    labels.append(x.label);
+    const double v[4] = {x.currentNdcg, x.oracleNdcg, x.currentRecall, x.oracleRecall};
+    for (int b = 0; b < 4; ++b) {
+      bars[b]->addData(i + 1, v[b]);
+      maxV = std::max(maxV, v[b]);
+    }
+    // Gap annotation above the oracle recall bar.
+    auto* text = new QCPItemText(plot);
+    text->position->setCoords(i + 1, std::max(x.oracleRecall, x.oracleNdcg) * 1.08 + 1e-6);
+    text->setText(QStringLiteral("gap N %1 / R %2").arg(x.oracleNdcg - x.currentNdcg, 0, 'f', 4).arg(x.oracleRecall - x.currentRecall, 0, 'f', 4));
+    text->setFont(QFont(plot->font().family(), std::max(7, plot->font().pointSize() - 1)));
+  }
+  plot->xAxis->setTicker(textTicker(labels));
+  plot->xAxis->setRange(0.4, r.runs.size() + 0.6);
+  zeroBasedY(plot, maxV);
+  plot->replot();
+}
+
+void plotRobustness(QCustomPlot* plot, const RobustnessResult& r, bool ndcg) {
+  resetPlot(plot);
+  setupAxes(plot, QStringLiteral("items dropped from each history (%)"),
+            QStringLiteral("%1@%2").arg(ndcg ? QStringLiteral("NDCG") : QStringLiteral("Recall")).arg(r.k));
+  double maxV = 0;
+  for (int i = 0; i < r.runs.size(); ++i) {
+    const auto& x = r.runs[i];
+    QCPGraph* g = lineGraph(plot, x.label, i);
+    const auto& m = ndcg ? x.ndcgMean : x.recallMean;
+    const auto& s = ndcg ? x.ndcgStd : x.recallStd;
+    QVector<double> xs;
+    for (double d : x.drops) xs.append(100 * d);
+    g->setData(xs, m);
+    auto* err = new QCPErrorBars(plot->xAxis, plot->yAxis);
+    err->removeFromLegend();
+    err->setDataPlottable(g);
+    err->setData(s);
+    err->setPen(QPen(seriesColor(i), 1.5));
+    for (int j = 0; j < m.size(); ++j) maxV = std::max(maxV, m[j] + s.value(j));
+  }
+  plot->xAxis->setRange(-3, 33);
+  if (!r.runs.isEmpty() && !r.runs.first().drops.isEmpty())
+    plot->xAxis->setRange(-3, 100 * *std::max_element(r.runs.first().drops.begin(), r.runs.first().drops.end()) + 3);
+  zeroBasedY(plot, maxV);
+  plot->replot();
+}
+
+void plotDepth(QCustomPlot* plot, const DepthResult& r, const QString& metric) {
+  resetPlot(plot);
+  setupAxes(plot, QStringLiteral("reasoning steps at evaluation"), metric.toUpper().replace(QStringLiteral("NDCG"), QStringLiteral("NDCG")));
+  double maxV = 0, maxX = 1;
+  for (int i = 0; i < r.runs.size(); ++i) {
+    const auto& x = r.runs[i];
+    QCPGraph* g = lineGraph(plot, x.label + (x.supported ? QString() : QStringLiteral(" (fixed depth)")), i);
+    QVector<double> xs, ys;
+    for (int j = 0; j < x.steps.size(); ++j) {
+      xs.append(x.steps[j] > 0 ? x.steps[j] : 1);
+      ys.append(x.metrics.value(j).value(metric));
+      maxV = std::max(maxV, ys.last());
+      maxX = std::max(maxX, xs.last());
+    }
+    if (!x.supported) {  // a flat reference line across the others' range
+      g->setLineStyle(QCPGraph::lsLine);
+      g->setPen(QPen(seriesColor(i), 2, Qt::DashLine));
+    }
+    g->setData(xs, ys);
+  }
+  if (std::any_of(r.runs.begin(), r.runs.end(), [](const DepthRun& x) { return !x.supported; })) {
+    if (maxX < 2) maxX = 5;  // only fixed-depth runs: draw their reference lines over 1..5
+    for (int i = 0; i < r.runs.size(); ++i)
+      if (!r.runs[i].supported && plot->graph(i)->dataCount() == 1) {
+        const double y = plot->graph(i)->data()->begin()->value;
+        plot->graph(i)->setData({1.0, maxX}, {y, y});
+      }
+  }
+  QSharedPointer<QCPAxisTickerFixed> ticker(new QCPAxisTickerFixed);
+  ticker->setTickStep(1);
+  ticker->setScaleStrategy(QCPAxisTickerFixed::ssMultiples);
+  plot->xAxis->setTicker(ticker);
+  plot->xAxis->setRange(0.5, maxX + 0.5);
+  zeroBasedY(plot, maxV);
+  plot->replot();
+}
+
+void plotEfficiency(QCustomPlot* plot, const EfficiencyResult& r) {
+  resetPlot(plot);
+  setupAxes(plot, QString(), QStringLiteral("latency batch 1, p50 (ms)"));
+  auto* bars = new QCPBars(plot->xAxis, plot->yAxis);
+  bars->setName(QStringLiteral("latency p50, batch 1 (ms)"));
+  bars->setBrush(seriesColor(0).lighter(130));
+  bars->setPen(QPen(seriesColor(0)));
+  bars->setWidth(0.5);
+  auto* err = new QCPErrorBars(plot->xAxis, plot->yAxis);
+  err->setName(QStringLiteral("p99"));
+  err->setDataPlottable(bars);
+  plot->yAxis2->setVisible(true);
+  plot->yAxis2->setLabel(QStringLiteral("MFLOPs per sample"));
+  QCPGraph* flops = plot->addGraph(plot->xAxis, plot->yAxis2);
+  flops->setName(QStringLiteral("MFLOPs per sample"));
+  flops->setPen(QPen(seriesColor(3), 2));
+  flops->setLineStyle(QCPGraph::lsNone);
+  flops->setScatterStyle(QCPScatterStyle(QCPScatterStyle::ssDiamond, seriesColor(3), seriesColor(3), 10));
+  QStringList labels;
+  double maxL = 0, maxF = 0;
+  QVector<double> errMinus, errPlus;
+  for (int i = 0; i < r.rows.size(); ++i) {
+    const auto& x = r.rows[i];
+    labels.append(x.steps > 0 ? QStringLiteral("%1\nsteps %2").arg(x.label).arg(x.steps) : x.label);
+    bars->addData(i + 1, x.batch1P50);
+    errMinus.append(0);
+    errPlus.append(std::max(0.0, x.batch1P99 - x.batch1P50));
+    flops->addData(i + 1, x.flopsPerSample / 1e6);
+    maxL = std::max(maxL, x.batch1P99);
+    maxF = std::max(maxF, x.flopsPerSample / 1e6);
+  }
+  err->setData(errMinus, errPlus);
+  plot->xAxis->setTicker(textTicker(labels));
+  plot->xAxis->setRange(0.4, r.rows.size() + 0.6);
+  zeroBasedY(plot, maxL);
+  plot->yAxis2->setRange(0, maxF > 0 ? maxF * 1.25 : 1);
+  plot->replot();
+}
+
+void plotDiversity(QCustomPlot* plot, const DiversityResult& r) {
+  resetPlot(plot);
+  setupAxes(plot, QStringLiteral("reasoning step t"), QStringLiteral("D(t) = mean pairwise ‖h_t,m − h_t,m'‖²"));
+  double maxV = 0, maxX = 0;
+  for (int i = 0; i < r.runs.size(); ++i) {
+    const auto& x = r.runs[i];
+    QCPGraph* g = lineGraph(plot, QStringLiteral("%1 (M=%2)").arg(x.label).arg(x.streams), i);
+    for (int t = 0; t < x.diversityMean.size(); ++t) {
+      g->addData(t, x.diversityMean[t]);
+      maxV = std::max(maxV, x.diversityMean[t] + x.diversityStd.value(t));
+      maxX = std::max(maxX, static_cast<double>(t));
+    }
+    auto* err = new QCPErrorBars(plot->xAxis, plot->yAxis);
+    err->removeFromLegend();
+    err->setDataPlottable(g);
+    err->setData(x.diversityStd);
+    err->setPen(QPen(seriesColor(i)));
+  }
+  plot->xAxis->setTicker(QSharedPointer<QCPAxisTickerFixed>(new QCPAxisTickerFixed));
+  plot->xAxis->setRange(-0.5, maxX + 0.5);
+  zeroBasedY(plot, maxV);
+  plot->replot();
+}
+
+void plotGates(QCustomPlot* plot, const DiversityResult& r) {
+  resetPlot(plot);
+  setupAxes(plot, QStringLiteral("gate weight g_m"), QStringLiteral("fraction of users"));
+  const DiversityRun* run = nullptr;
+  for (const auto& x : r.runs)
+    if (x.hasGate) {
+      run = &x;
+      break;
+    }
+  if (!run) {
+    auto* text = new QCPItemText(plot);
+    text->position->setType(QCPItemPosition::ptAxisRectRatio);
+    text->position->setCoords(0.5, 0.5);
+    text->setText(QStringLiteral("None of these runs has a stream gate"));
+    plot->legend->setVisible(false);
+    plot->xAxis->setRange(0, 1);
+    plot->yAxis->setRange(0, 1);
+    plot->replot();
+    return;
+  }
+  plot->plotLayout()->setRowStretchFactor(0, 1);
+  double maxV = 0;
+  const double w = 1.0 / run->bins;
+  for (int m = 0; m < run->gateHistogram.size(); ++m) {
+    auto* bars = new QCPBars(plot->xAxis, plot->yAxis);
+    bars->setName(QStringLiteral("%1 stream %2 (mean %3)").arg(run->label).arg(m).arg(run->gateMean.value(m), 0, 'f', 3));
+    QColor c = seriesColor(m);
+    c.setAlpha(150);
+    bars->setBrush(c);
+    bars->setPen(QPen(seriesColor(m)));
+    bars->setWidth(w);
+    for (int b = 0; b < run->gateHistogram[m].size(); ++b) {
+      bars->addData((b + 0.5) * w, run->gateHistogram[m][b]);
+      maxV = std::max(maxV, run->gateHistogram[m][b]);
+    }
+  }
+  plot->xAxis->setRange(0, 1);
+  zeroBasedY(plot, maxV);
+  plot->replot();
+}
+
+void plotSweep(QCustomPlot* plot, const SweepSummary& s, const QString& key, const QString& metric) {
+  resetPlot(plot);
+  setupAxes(plot, key, QStringLiteral("test %1").arg(metric));
+  // Points sharing the other keys' values form one line.
+  QMap<QString, QVector<QPair<double, double>>> lines;
+  QStringList categories;
+  bool numeric = true;
+  for (const auto& p : s.points) {
+    if (!p.test.contains(metric)) continue;
+    const QJsonValue v = p.values.value(key);
+    if (!v.isDouble()) numeric = false;
+    const QString text = v.isDouble() ? QString::number(v.toDouble()) : v.toVariant().toString();
+    if (!categories.contains(text)) categories.append(text);
+  }
+  for (const auto& p : s.points) {
+    if (!p.test.contains(metric)) continue;
+    QStringList rest;
+    for (const QString& k : s.keys)
+      if (k != key) rest.append(QStringLiteral("%1=%2").arg(k.section(QLatin1Char('.'), -1)).arg(p.values.value(k).toVariant().toString()));
+    const QJsonValue v = p.values.value(key);
+    const QString text = v.isDouble() ? QString::number(v.toDouble()) : v.toVariant().toString();
+    const double x = numeric ? v.toDouble() : categories.indexOf(text) + 1;
+    lines[rest.isEmpty() ? metric : rest.join(QLatin1Char(' '))].append({x, p.test.value(metric)});
+  }
+  double maxV = 0, minX = 1e300, maxX = -1e300;
+  int i = 0;
+  for (auto it = lines.begin(); it != lines.end(); ++it, ++i) {
+    auto pts = it.value();
+    std::sort(pts.begin(), pts.end());
+    QCPGraph* g = lineGraph(plot, it.key(), i);
+    for (const auto& [x, y] : pts) {
+      g->addData(x, y);
+      maxV = std::max(maxV, y);
+      minX = std::min(minX, x);
+      maxX = std::max(maxX, x);
+    }
+  }
+  if (!numeric) plot->xAxis->setTicker(textTicker(categories));
+  if (minX <= maxX) {
+    const double pad = std::max(0.5, 0.08 * (maxX - minX));
+    plot->xAxis->setRange(minX - pad, maxX + pad);
+  }
+  zeroBasedY(plot, maxV);
+  plot->replot();
+}
+
+bool plotTrainingCurves(QCustomPlot* plot, const ExperimentStore& store, const QVector<qint64>& runIds,
+                        const QString& metricName) {
+  resetPlot(plot);
+  setupAxes(plot, QStringLiteral("epoch"), metricName);
+  double maxV = 0, maxX = 1;
+  bool any = false;
+  for (int i = 0; i < runIds.size(); ++i) {
+    const auto records = store.metrics(runIds[i], metricName);
+    if (records.isEmpty()) continue;
+    const RunRecord run = store.run(runIds[i]);
+    QCPGraph* g = lineGraph(plot, QStringLiteral("#%1 %2").arg(run.id).arg(run.name.isEmpty() ? run.preset : run.name), i);
+    g->setScatterStyle(QCPScatterStyle(QCPScatterStyle::ssCircle, 4));
+    // Stages follow each other: epochs continue across stages. Series logged several times an
+    // epoch (losses) are drawn as their per-epoch mean.
+    QString stage;
+    int offset = 0, lastEpoch = 0;
+    QMap<int, QPair<double, int>> perEpoch;  // x -> (sum, count)
+    for (const auto& m : records) {
+      if (m.name != metricName) continue;
+      if (m.stage != stage) {
+        offset += lastEpoch;
+        stage = m.stage;
+      }
+      lastEpoch = m.epoch;
+      auto& acc = perEpoch[offset + m.epoch];
+      acc.first += m.value;
+      acc.second += 1;
+    }
+    for (auto it = perEpoch.begin(); it != perEpoch.end(); ++it) {
+      const double v = it.value().first / it.value().second;
+      g->addData(it.key(), v);
+      maxV = std::max(maxV, v);
+      maxX = std::max(maxX, static_cast<double>(it.key()));
+      any = true;
+    }
+  }
+  plot->xAxis->setRange(0, maxX + 1);
+  zeroBasedY(plot, maxV);
+  plot->replot();
+  return any;
+}
+
+}  // namespace rr::views

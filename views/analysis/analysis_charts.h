@@ -1,0 +1,46 @@
+#pragma once
+/// \file
+/// \brief Charts of the analyses, drawn into a QCustomPlot. Shared by the studio panels and the
+/// PDF report, so both show the same figure. Thread: GUI thread.
+
+#include "core/analysis/analysis_results.h"
+#include "core/analysis/sweep.h"
+
+#include <QColor>
+#include <QString>
+#include <QVector>
+
+class QCustomPlot;
+
+namespace rr {
+class ExperimentStore;
+}
+
+namespace rr::views {
+
+/// The n-th colour of the studio's categorical palette (colour-blind safe, cycles).
+QColor seriesColor(int index);
+
+/// Clears a plot (graphs, plottables, items, extra axis rects, legend entries).
+void resetPlot(QCustomPlot* plot);
+
+/// Grouped bars: per run current vs oracle NDCG@k and Recall@k (PLR Figure 4).
+void plotOracle(QCustomPlot* plot, const OracleResult& r);
+/// Metric against drop fraction per run with ±1 std error bars (PLR Figure 3).
+void plotRobustness(QCustomPlot* plot, const RobustnessResult& r, bool ndcg);
+/// Metric against evaluation steps per run (LARES Figure 3); `metric` e.g. "ndcg@20".
+void plotDepth(QCustomPlot* plot, const DepthResult& r, const QString& metric);
+/// Latency (bars, left axis) and MFLOPs per sample (line, right axis) per run / step count.
+void plotEfficiency(QCustomPlot* plot, const EfficiencyResult& r);
+/// D(t) against step per run.
+void plotDiversity(QCustomPlot* plot, const DiversityResult& r);
+/// Gate-weight histograms per stream (first run that has a gate).
+void plotGates(QCustomPlot* plot, const DiversityResult& r);
+/// Test metric against one swept key (PLR Figure 2, LARES Figure 5).
+void plotSweep(QCustomPlot* plot, const SweepSummary& s, const QString& key, const QString& metric);
+/// Validation metric (e.g. "valid/ndcg@10") against epoch, one line per run; returns false when
+/// none of the runs has the series.
+bool plotTrainingCurves(QCustomPlot* plot, const ExperimentStore& store, const QVector<qint64>& runIds,
+                        const QString& metricName);
+
+}  // namespace rr::views

@@ -1,0 +1,857 @@
+#include "views/analysis/analysis_panels.h"
+
+#include "core/analysis/analysis_job.h"
+#include "core/errors.h"
+#include "core/jobs/train_job.h"
+#include "core/project/project.h"
+#include "core/store/experiment_store.h"
+#include "views/analysis/analysis_charts.h"
+#include "views/panel_registry.h"
+#include "views/studio_context.h"
+
+#include <qcustomplot.h>
+
+#include <QApplication>
+#include <QClipboard>
+#include <QComboBox>
+#include <QFormLayout>
+#include <QGroupBox>
+#include <QHBoxLayout>
+#include <QHeaderView>
+#include <QKeyEvent>
+#include <QLabel>
+#include <QLineEdit>
+#include <QListWidget>
+#include <QPlainTextEdit>
+#include <QPushButton>
+#include <QShortcut>
+#include <QSpinBox>
+#include <QSplitter>
+#include <QTableWidget>
+#include <QVBoxLayout>
+
+#include <algorithm>
+
+namespace rr::views {
+
+namespace {
+
+std::unique_ptr<ExperimentStore> openStore(const StudioContext& ctx) {
+  if (ctx.projectDir().isEmpty()) return nullptr;
+  return std::make_unique<ExperimentStore>(Project::openOrCreate(ctx.projectDir()).databasePath());
+}
+
+QCustomPlot* newPlot(QWidget* parent, int minHeight = 220) {
+  auto* p = new QCustomPlot(parent);
+  p->setMinimumHeight(minHeight);
+  p->setInteractions(QCP::iRangeDrag | QCP::iRangeZoom);
+  return p;
+}
+
+QTableWidget* newTable(QWidget* parent) {
+  auto* t = new QTableWidget(parent);
+  t->setEditTriggers(QAbstractItemView::NoEditTriggers);
+  t->setSelectionBehavior(QAbstractItemView::SelectRows);
+  t->verticalHeader()->setVisible(false);
+  t->horizontalHeader()->setStretchLastSection(true);
+  return t;
+}
+
+void fillTable(QTableWidget* t, const QStringList& headers, const QVector<QStringList>& rows) {
+  t->clear();
+  t->setColumnCount(headers.size());
+  t->setHorizontalHeaderLabels(headers);
+  t->setRowCount(rows.size());
+  for (int r = 0; r < rows.size(); ++r)
+    for (int c = 0; c < rows[r].size() && c < headers.size(); ++c) {
+      auto* item = new QTableWidgetItem(rows[r][c]);
+      if (c > 0) item->setTextAlignment(Qt::AlignRight | Qt::AlignVCenter);
+      t->setItem(r, c, item);
+    }
+  t->resizeColumnsToContents();
+}
+
+QString n4(double v) { return QString::number(v, 'f', 4); }
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------------
+// AnalysisPanelBase
+
+AnalysisPanelBase::AnalysisPanelBase(StudioContext& context, QString kind, QWidget* parent)
+    : QWidget(parent), context_(context), kind_(std::move(kind)) {
+  auto* layout = new QVBoxLayout(this);
+  auto* bar = new QHBoxLayout;
+  runButton_ = new QPushButton(tr("Run on selected runs"), this);
+  runButton_->setToolTip(tr("Computes the %1 analysis for the runs selected in the runs table; the result is stored in the project.")
+                             .arg(analysisKindTitle(kind_)));
+  params_ = new QLineEdit(this);
+  params_->setPlaceholderText(tr("parameters, e.g. %1").arg(analysisParamNames(kind_).mid(0, 3).join(QStringLiteral("=…; "))) + QStringLiteral("=…"));
+  params_->setToolTip(tr("KEY=VALUE pairs separated by ';'. Parameters: %1").arg(analysisParamNames(kind_).join(QStringLiteral(", "))));
+  stored_ = new QComboBox(this);
+  stored_->setMinimumContentsLength(28);
+  stored_->setToolTip(tr("Stored results of this analysis, newest first"));
+  bar->addWidget(runButton_);
+  bar->addWidget(params_, 1);
+  bar->addWidget(new QLabel(tr("Result:"), this));
+  bar->addWidget(stored_, 1);
+  layout->addLayout(bar);
+  body_ = new QWidget(this);
+  layout->addWidget(body_, 1);
+  status_ = new QLabel(this);
+  status_->setWordWrap(true);
+  layout->addWidget(status_);
+
+  connect(runButton_, &QPushButton::clicked, this, [this] { runAnalysis(); });
+  connect(stored_, qOverload<int>(&QComboBox::currentIndexChanged), this, [this](int index) {
+    if (index < 0) return;
+    const qint64 id = stored_->itemData(index).toLongLong();
+    if (id == shownId_) return;
+    try {
+      auto store = openStore(context_);
+      if (!store) return;
+      const AnalysisRecord rec = store->analysis(id);
+      shownId_ = id;
+      showResult(rec);
+    } catch (const Error& e) {
+      status_->setText(e.message());
+    }
+  });
+  connect(&context_, &StudioContext::projectChanged, this, [this] { reload(); });
+  connect(&context_, &StudioContext::jobFinished, this, [this](qint64 handle, bool ok, const QString& message) {
+    if (!pending_.removeOne(handle)) return;
+    status_->setText(ok ? tr("%1 finished.").arg(analysisKindTitle(kind_)) : tr("%1 failed: %2").arg(analysisKindTitle(kind_), message));
+    if (ok) reload();
+  });
+  // Subclasses call reload() once their widgets exist (showResult is theirs).
+}
+
+void AnalysisPanelBase::reload(qint64 selectId) {
+  QSignalBlocker block(stored_);
+  stored_->clear();
+  shownId_ = 0;
+  std::unique_ptr<ExperimentStore> store;
+  try {
+    store = openStore(context_);
+  } catch (const Error& e) {
+    status_->setText(e.message());
+  }
+  if (!store) {
+    clearResult();
+    return;
+  }
+  const auto records = store->analyses(kind_);
+  int select = 0;
+  for (int i = 0; i < records.size(); ++i) {
+    QStringList ids;
+    for (qint64 id : records[i].runIds) ids.append(QString::number(id));
+    stored_->addItem(tr("#%1 — runs %2 — %3").arg(records[i].id).arg(ids.join(QStringLiteral(", ")), records[i].createdAt.toLocalTime().toString(QStringLiteral("yyyy-MM-dd hh:mm"))),
+                     records[i].id);
+    if (records[i].id == selectId) select = i;
+  }
+  if (records.isEmpty()) {
+    clearResult();
+    status_->setText(tr("No stored %1 results yet: select runs and press \"Run on selected runs\".").arg(analysisKindTitle(kind_).toLower()));
+    return;
+  }
+  stored_->setCurrentIndex(select);
+  shownId_ = records[select].id;
+  showResult(records[select]);
+}
+
+bool AnalysisPanelBase::runAnalysis() {
+  const QList<qint64> runs = context_.selectedRuns();
+  if (context_.projectDir().isEmpty() || runs.isEmpty()) {
+    status_->setText(tr("Select one or more trained runs first."));
+    return false;
+  }
+  AnalysisRequest req;
+  req.projectDir = context_.projectDir();
+  req.kind = kind_;
+  for (qint64 id : runs) req.runIds.append(id);
+  try {
+    req.params = parseAnalysisParams(kind_, params_->text().split(QLatin1Char(';'), Qt::SkipEmptyParts));
+  } catch (const Error& e) {
+    status_->setText(e.message());
+    return false;
+  }
+  status_->setText(tr("Running %1…").arg(analysisKindTitle(kind_).toLower()));
+  pending_.append(context_.submitJob(std::make_unique<AnalysisJob>(req)));
+  return true;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Oracle
+
+OraclePanel::OraclePanel(StudioContext& context, QWidget* parent) : AnalysisPanelBase(context, QStringLiteral("oracle"), parent) {
+  auto* l = new QVBoxLayout(body_);
+  l->setContentsMargins(0, 0, 0, 0);
+  plot_ = newPlot(body_, 260);
+  table_ = newTable(body_);
+  l->addWidget(plot_, 3);
+  l->addWidget(table_, 2);
+  reload();
+}
+
+void OraclePanel::showResult(const AnalysisRecord& record) {
+  const OracleResult r = OracleResult::fromJson(record.result);
+  plotOracle(plot_, r);
+  QVector<QStringList> rows;
+  for (const auto& x : r.runs) {
+    const OracleRun::Candidate* best = nullptr;
+    for (const auto& c : x.candidates)
+      if (!c.final && (!best || c.ndcg > best->ndcg)) best = &c;
+    rows.append({x.label, QStringLiteral("%1 × %2").arg(x.steps).arg(x.streams), n4(x.currentNdcg), n4(x.oracleNdcg),
+                 n4(x.oracleNdcg - x.currentNdcg), n4(x.currentRecall), n4(x.oracleRecall), n4(x.oracleRecall - x.currentRecall),
+                 best ? QStringLiteral("step %1 stream %2 (%3)").arg(best->step).arg(best->stream).arg(n4(best->ndcg)) : QStringLiteral("–")});
+  }
+  fillTable(table_, {tr("Run"), tr("Steps × streams"), tr("NDCG@%1").arg(r.k), tr("oracle"), tr("gap"), tr("Recall@%1").arg(r.k), tr("oracle"),
+                     tr("gap"), tr("best single state (NDCG)")},
+            rows);
+  status_->setText(tr("Oracle: per %1 case the best rank over every step and stream output (and the final ranking).").arg(r.split));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Robustness
+
+RobustnessPanel::RobustnessPanel(StudioContext& context, QWidget* parent)
+    : AnalysisPanelBase(context, QStringLiteral("robustness"), parent) {
+  auto* l = new QVBoxLayout(body_);
+  l->setContentsMargins(0, 0, 0, 0);
+  auto* plots = new QHBoxLayout;
+  ndcg_ = newPlot(body_);
+  recall_ = newPlot(body_);
+  plots->addWidget(ndcg_);
+  plots->addWidget(recall_);
+  l->addLayout(plots, 3);
+  table_ = newTable(body_);
+  l->addWidget(table_, 2);
+  reload();
+}
+
+void RobustnessPanel::showResult(const AnalysisRecord& record) {
+  const RobustnessResult r = RobustnessResult::fromJson(record.result);
+  plotRobustness(ndcg_, r, true);
+  plotRobustness(recall_, r, false);
+  QVector<QStringList> rows;
+  for (const auto& x : r.runs)
+    for (int i = 0; i < x.drops.size(); ++i)
+      rows.append({x.label, QStringLiteral("%1%").arg(100 * x.drops[i], 0, 'f', 0),
+                   QStringLiteral("%1 ± %2").arg(n4(x.ndcgMean[i]), n4(x.ndcgStd.value(i))),
+                   QStringLiteral("%1 ± %2").arg(n4(x.recallMean[i]), n4(x.recallStd.value(i))),
+                   x.ndcgMean.first() > 0 ? QStringLiteral("%1%").arg(100 * (x.ndcgMean[i] / x.ndcgMean.first() - 1), 0, 'f', 1) : QStringLiteral("–")});
+  fillTable(table_, {tr("Run"), tr("dropped"), tr("NDCG@%1").arg(r.k), tr("Recall@%1").arg(r.k), tr("NDCG change")}, rows);
+  status_->setText(tr("%1 seeded repetitions per drop level (seed %2); error bars are ±1 standard deviation.").arg(r.repetitions).arg(r.seed));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Depth and sweeps
+
+DepthPanel::DepthPanel(StudioContext& context, QWidget* parent) : AnalysisPanelBase(context, QStringLiteral("depth"), parent) {
+  auto* l = new QHBoxLayout(body_);
+  l->setContentsMargins(0, 0, 0, 0);
+  auto* left = new QGroupBox(tr("Test-time depth"), body_);
+  auto* ll = new QVBoxLayout(left);
+  depthMetric_ = new QComboBox(left);
+  depthMetric_->addItems({QStringLiteral("ndcg@20"), QStringLiteral("recall@20"), QStringLiteral("ndcg@10"), QStringLiteral("recall@10")});
+  ll->addWidget(depthMetric_);
+  depthPlot_ = newPlot(left);
+  ll->addWidget(depthPlot_, 1);
+  l->addWidget(left, 1);
+
+  auto* right = new QGroupBox(tr("Training-time sweep"), body_);
+  auto* rl = new QVBoxLayout(right);
+  grid_ = new QPlainTextEdit(right);
+  grid_->setPlaceholderText(tr("One axis per line, KEY=V1,V2,...\nmodel.reasoner.streams=1,2,4\ntrain.div_weight=0,0.1,0.3"));
+  grid_->setMaximumHeight(90);
+  sweepName_ = new QLineEdit(right);
+  sweepName_->setPlaceholderText(tr("sweep name"));
+  auto* queue = new QPushButton(tr("Queue runs"), right);
+  auto* queueTrain = new QPushButton(tr("Queue and train"), right);
+  auto* qrow = new QHBoxLayout;
+  qrow->addWidget(sweepName_, 1);
+  qrow->addWidget(queue);
+  qrow->addWidget(queueTrain);
+  rl->addWidget(new QLabel(tr("Grid over configuration keys, starting from the first selected run:"), right));
+  rl->addWidget(grid_);
+  rl->addLayout(qrow);
+  auto* srow = new QHBoxLayout;
+  sweeps_ = new QComboBox(right);
+  sweepKey_ = new QComboBox(right);
+  sweepMetric_ = new QComboBox(right);
+  sweepMetric_->addItems({QStringLiteral("ndcg@10"), QStringLiteral("ndcg@20"), QStringLiteral("recall@10"), QStringLiteral("recall@20")});
+  srow->addWidget(sweeps_, 1);
+  srow->addWidget(sweepKey_, 1);
+  srow->addWidget(sweepMetric_);
+  rl->addLayout(srow);
+  sweepPlot_ = newPlot(right, 180);
+  rl->addWidget(sweepPlot_, 1);
+  sweepStatus_ = new QLabel(right);
+  sweepStatus_->setWordWrap(true);
+  rl->addWidget(sweepStatus_);
+  l->addWidget(right, 1);
+
+  connect(depthMetric_, &QComboBox::currentTextChanged, this, [this] {
+    if (depthRecord_.id) showResult(depthRecord_);
+  });
+  connect(queue, &QPushButton::clicked, this, [this] { queueGrid(false); });
+  connect(queueTrain, &QPushButton::clicked, this, [this] { queueGrid(true); });
+  connect(sweeps_, &QComboBox::currentTextChanged, this, [this] { showSweep(); });
+  connect(sweepKey_, &QComboBox::currentTextChanged, this, [this] {
+    if (!sweepKey_->signalsBlocked()) showSweep();
+  });
+  connect(sweepMetric_, &QComboBox::currentTextChanged, this, [this] { showSweep(); });
+  connect(&context_, &StudioContext::runsChanged, this, [this] { reloadSweeps(); });
+  reload();
+  reloadSweeps();
+}
+
+void DepthPanel::showResult(const AnalysisRecord& record) {
+  depthRecord_ = record;
+  const DepthResult r = DepthResult::fromJson(record.result);
+  plotDepth(depthPlot_, r, depthMetric_->currentText());
+  QStringList notes;
+  for (const auto& x : r.runs)
+    if (!x.supported) notes.append(tr("%1 has no reasoning depth to vary (shown as a flat line).").arg(x.label));
+  status_->setText(notes.join(QLatin1Char(' ')));
+}
+
+QVector<qint64> DepthPanel::queueGrid(bool train) {
+  const QList<qint64> runs = context_.selectedRuns();
+  if (runs.isEmpty()) {
+    sweepStatus_->setText(tr("Select the run the sweep starts from."));
+    return {};
+  }
+  try {
+    QVector<SweepAxis> axes;
+    for (const QString& line : grid_->toPlainText().split(QLatin1Char('\n'), Qt::SkipEmptyParts))
+      if (!line.trimmed().isEmpty()) axes.append(parseSweepAxis(line.trimmed()));
+    if (axes.isEmpty()) throw UsageError(tr("write at least one axis, e.g. model.reasoner.steps=1,2,3"));
+    auto store = openStore(context_);
+    const RunRecord base = store->run(runs.first());
+    const QString name = sweepName_->text().trimmed().isEmpty() ? QStringLiteral("sweep-run%1").arg(base.id) : sweepName_->text().trimmed();
+    const QVector<qint64> ids = queueSweep(*store, base.datasetId, RunConfig::fromJson(base.config), axes, name);
+    if (train)
+      for (qint64 id : ids) context_.submitJob(std::make_unique<TrainJob>(context_.projectDir(), id));
+    sweepStatus_->setText(tr("Queued %1 runs in sweep '%2'%3.").arg(ids.size()).arg(name, train ? tr(" and started their training") : QString()));
+    reloadSweeps();
+    sweeps_->setCurrentText(name);
+    emit context_.runsChanged();
+    return ids;
+  } catch (const Error& e) {
+    sweepStatus_->setText(e.message());
+    return {};
+  }
+}
+
+void DepthPanel::reloadSweeps() {
+  const QString current = sweeps_->currentText();
+  QSignalBlocker b(sweeps_);
+  sweeps_->clear();
+  try {
+    if (auto store = openStore(context_)) sweeps_->addItems(sweepNames(*store));
+  } catch (const Error& e) {
+    sweepStatus_->setText(e.message());
+  }
+  if (!current.isEmpty()) sweeps_->setCurrentText(current);
+  showSweep();
+}
+
+void DepthPanel::showSweep() {
+  if (sweeps_->currentText().isEmpty()) {
+    resetPlot(sweepPlot_);
+    sweepPlot_->replot();
+    return;
+  }
+  try {
+    auto store = openStore(context_);
+    if (!store) return;
+    const SweepSummary s = sweepSummary(*store, sweeps_->currentText());
+    const QString key = sweepKey_->currentText();
+    {
+      QSignalBlocker b(sweepKey_);
+      sweepKey_->clear();
+      sweepKey_->addItems(s.keys);
+      if (s.keys.contains(key)) sweepKey_->setCurrentText(key);
+    }
+    int done = 0;
+    for (const auto& p : s.points) done += p.test.isEmpty() ? 0 : 1;
+    plotSweep(sweepPlot_, s, sweepKey_->currentText(), sweepMetric_->currentText());
+    sweepStatus_->setText(tr("%1 of %2 points finished.").arg(done).arg(s.points.size()));
+  } catch (const Error& e) {
+    sweepStatus_->setText(e.message());
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Efficiency
+
+EfficiencyPanel::EfficiencyPanel(StudioContext& context, QWidget* parent)
+    : AnalysisPanelBase(context, QStringLiteral("efficiency"), parent) {
+  auto* l = new QVBoxLayout(body_);
+  l->setContentsMargins(0, 0, 0, 0);
+  table_ = newTable(body_);
+  plot_ = newPlot(body_);
+  l->addWidget(table_, 2);
+  l->addWidget(plot_, 3);
+  reload();
+}
+
+void EfficiencyPanel::showResult(const AnalysisRecord& record) {
+  const EfficiencyResult r = EfficiencyResult::fromJson(record.result);
+  QVector<QStringList> rows;
+  for (const auto& x : r.rows)
+    rows.append({x.label, x.steps ? QString::number(x.steps) : tr("as trained"), QString::number(x.parameters, 'f', 0),
+                 QString::number(x.flopsPerSample / 1e6, 'f', 2), QString::number(x.batch1P50, 'f', 3), QString::number(x.batch1P99, 'f', 3),
+                 QString::number(x.batch256P50, 'f', 2), QString::number(x.batch256P99, 'f', 2), QString::number(x.throughput, 'f', 0),
+                 QString::number(x.peakRssMb, 'f', 0)});
+  fillTable(table_, {tr("Run"), tr("steps"), tr("parameters"), tr("MFLOPs/sample"), tr("b1 p50 ms"), tr("b1 p99 ms"), tr("b256 p50 ms"),
+                     tr("b256 p99 ms"), tr("users/s"), tr("peak RSS MB")},
+            rows);
+  plotEfficiency(plot_, r);
+  status_->setText(tr("Measured on %1 with %2 threads. Peak RSS is the measuring process's peak.").arg(r.device).arg(r.threads));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Diversity
+
+DiversityPanel::DiversityPanel(StudioContext& context, QWidget* parent)
+    : AnalysisPanelBase(context, QStringLiteral("diversity"), parent) {
+  auto* l = new QVBoxLayout(body_);
+  l->setContentsMargins(0, 0, 0, 0);
+  auto* plots = new QHBoxLayout;
+  diversity_ = newPlot(body_);
+  gates_ = newPlot(body_);
+  plots->addWidget(diversity_);
+  plots->addWidget(gates_);
+  l->addLayout(plots, 3);
+  table_ = newTable(body_);
+  l->addWidget(table_, 1);
+  reload();
+}
+
+void DiversityPanel::showResult(const AnalysisRecord& record) {
+  const DiversityResult r = DiversityResult::fromJson(record.result);
+  plotDiversity(diversity_, r);
+  plotGates(gates_, r);
+  QVector<QStringList> rows;
+  for (const auto& x : r.runs) {
+    QStringList d, g;
+    for (int t = 0; t < x.diversityMean.size(); ++t) d.append(QStringLiteral("D(%1)=%2").arg(t).arg(n4(x.diversityMean[t])));
+    for (int m = 0; m < x.gateMean.size(); ++m) g.append(QStringLiteral("g%1=%2±%3").arg(m).arg(x.gateMean[m], 0, 'f', 3).arg(x.gateStd.value(m), 0, 'f', 3));
+    rows.append({x.label, QStringLiteral("%1 × %2").arg(x.steps).arg(x.streams), d.join(QStringLiteral("  ")), x.hasGate ? g.join(QStringLiteral("  ")) : tr("no gate")});
+  }
+  fillTable(table_, {tr("Run"), tr("steps × streams"), tr("diversity"), tr("gate weights")}, rows);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Inspector
+
+InspectorPanel::InspectorPanel(StudioContext& context, QWidget* parent)
+    : AnalysisPanelBase(context, QStringLiteral("attention"), parent) {
+  setFocusPolicy(Qt::StrongFocus);
+  auto* l = new QVBoxLayout(body_);
+  l->setContentsMargins(0, 0, 0, 0);
+  auto* pick = new QHBoxLayout;
+  user_ = new QLineEdit(body_);
+  user_->setPlaceholderText(tr("user id (original)"));
+  case_ = new QSpinBox(body_);
+  case_->setRange(0, 100000000);
+  case_->setPrefix(tr("test case "));
+  auto* go = new QPushButton(tr("Inspect"), body_);
+  go->setToolTip(tr("Runs the first selected run on this user (or test case) and shows its reasoning"));
+  position_ = new QLabel(body_);
+  pick->addWidget(user_);
+  pick->addWidget(case_);
+  pick->addWidget(go);
+  pick->addWidget(position_, 1);
+  l->addLayout(pick);
+
+  auto* split = new QSplitter(Qt::Horizontal, body_);
+  history_ = new QListWidget(split);
+  history_->setMinimumWidth(160);
+  auto* mid = new QWidget(split);
+  auto* ml = new QVBoxLayout(mid);
+  ml->setContentsMargins(0, 0, 0, 0);
+  heat_ = newPlot(mid, 240);
+  heat_->setInteractions({});
+  map_ = new QCPColorMap(heat_->xAxis, heat_->yAxis);
+  auto* scale = new QCPColorScale(heat_);
+  heat_->plotLayout()->addElement(0, 1, scale);
+  scale->setLabel(tr("attention"));
+  map_->setColorScale(scale);
+  map_->setGradient(QCPColorGradient::gpThermal);
+  map_->setInterpolate(false);
+  heat_->yAxis->setRangeReversed(true);
+  ml->addWidget(heat_, 3);
+  auto* lower = new QHBoxLayout;
+  ranks_ = newPlot(mid, 150);
+  gate_ = newPlot(mid, 150);
+  lower->addWidget(ranks_, 2);
+  lower->addWidget(gate_, 1);
+  ml->addLayout(lower, 2);
+  top_ = newTable(split);
+  top_->setMinimumWidth(200);
+  split->addWidget(history_);
+  split->addWidget(mid);
+  split->addWidget(top_);
+  split->setStretchFactor(1, 3);
+  l->addWidget(split, 1);
+
+  connect(go, &QPushButton::clicked, this, [this] {
+    const QList<qint64> runs = context_.selectedRuns();
+    if (runs.isEmpty()) {
+      status_->setText(tr("Select a trained run first."));
+      return;
+    }
+    inspect(runs.first(), user_->text().trimmed(), case_->value());
+  });
+  reload();
+}
+
+bool InspectorPanel::inspect(qint64 runId, const QString& userId, int caseIndex) {
+  if (context_.projectDir().isEmpty()) return false;
+  AnalysisRequest req;
+  req.projectDir = context_.projectDir();
+  req.kind = QStringLiteral("attention");
+  req.runIds = {runId};
+  if (!userId.isEmpty()) req.params.insert(QStringLiteral("user"), userId);
+  else req.params.insert(QStringLiteral("case"), caseIndex);
+  status_->setText(tr("Tracing run %1…").arg(runId));
+  // The base class reloads when the job ends; the newest attention result is this one.
+  track(context_.submitJob(std::make_unique<AnalysisJob>(req)));
+  return true;
+}
+
+void InspectorPanel::showResult(const AnalysisRecord& record) { showData(InspectorData::fromJson(record.result)); }
+
+void InspectorPanel::showData(const InspectorData& data) {
+  data_ = data;
+  step_ = 0;
+  stream_ = 0;
+  case_->setValue(data_.caseIndex);
+  case_->setPrefix(tr("%1 case ").arg(data_.split));
+  history_->clear();
+  for (int i = 0; i < data_.history.size(); ++i)
+    history_->addItem(QStringLiteral("%1. %2").arg(i + 1).arg(data_.historyLabels.value(i, QString::number(data_.history[i]))));
+  auto* target = new QListWidgetItem(tr("→ target: %1 (final rank %2)").arg(data_.targetLabel).arg(data_.finalRank + 1));
+  QFont f = target->font();
+  f.setBold(true);
+  target->setFont(f);
+  history_->addItem(target);
+
+  // Target rank after every step, one line per stream (log scale: rank 1 at the top).
+  resetPlot(ranks_);
+  ranks_->xAxis->setLabel(tr("step"));
+  ranks_->yAxis->setLabel(tr("target rank"));
+  ranks_->yAxis->setScaleType(QCPAxis::stLogarithmic);
+  ranks_->yAxis->setTicker(QSharedPointer<QCPAxisTickerLog>(new QCPAxisTickerLog));
+  ranks_->yAxis->setRangeReversed(true);
+  ranks_->legend->setVisible(data_.streams > 1);
+  double maxRank = 10;
+  for (int m = 0; m < data_.streams; ++m) {
+    QCPGraph* g = ranks_->addGraph();
+    g->setName(tr("stream %1").arg(m));
+    g->setPen(QPen(seriesColor(m), 2));
+    g->setScatterStyle(QCPScatterStyle(QCPScatterStyle::ssCircle, seriesColor(m), Qt::white, 6));
+    for (int s = 0; s < data_.ranks.size(); ++s) {
+      g->addData(s, data_.ranks[s].value(m) + 1);
+      maxRank = std::max(maxRank, data_.ranks[s].value(m) + 1.0);
+    }
+  }
+  ranks_->xAxis->setTicker(QSharedPointer<QCPAxisTickerFixed>(new QCPAxisTickerFixed));
+  ranks_->xAxis->setRange(-0.5, std::max(1, data_.steps) - 0.5);
+  ranks_->yAxis->setRange(0.8, maxRank * 1.5);
+  ranks_->replot();
+
+  resetPlot(gate_);
+  gate_->yAxis->setLabel(tr("gate weight"));
+  if (data_.gate.isEmpty()) {
+    auto* text = new QCPItemText(gate_);
+    text->position->setType(QCPItemPosition::ptAxisRectRatio);
+    text->position->setCoords(0.5, 0.5);
+    text->setText(tr("no stream gate"));
+    gate_->xAxis->setRange(0, 1);
+    gate_->yAxis->setRange(0, 1);
+  } else {
+    auto* bars = new QCPBars(gate_->xAxis, gate_->yAxis);
+    bars->setWidth(0.6);
+    bars->setBrush(seriesColor(2));
+    QSharedPointer<QCPAxisTickerText> t(new QCPAxisTickerText);
+    for (int m = 0; m < data_.gate.size(); ++m) {
+      bars->addData(m, data_.gate[m]);
+      t->addTick(m, tr("stream %1").arg(m));
+    }
+    gate_->xAxis->setTicker(t);
+    gate_->xAxis->setRange(-0.6, data_.gate.size() - 0.4);
+    gate_->yAxis->setRange(0, 1);
+  }
+  gate_->replot();
+  refresh();
+}
+
+void InspectorPanel::setPosition(int step, int stream) {
+  step_ = std::clamp(step, 0, std::max(0, data_.steps - 1));
+  stream_ = std::clamp(stream, 0, std::max(0, data_.streams - 1));
+  refresh();
+}
+
+void InspectorPanel::keyPressEvent(QKeyEvent* event) {
+  switch (event->key()) {
+    case Qt::Key_Right: setPosition(step_ + 1, stream_); break;
+    case Qt::Key_Left: setPosition(step_ - 1, stream_); break;
+    case Qt::Key_Down: setPosition(step_, stream_ + 1); break;
+    case Qt::Key_Up: setPosition(step_, stream_ - 1); break;
+    default: AnalysisPanelBase::keyPressEvent(event); return;
+  }
+  event->accept();
+}
+
+void InspectorPanel::refresh() {
+  // Heatmap rows: for every layer its heads then their average; columns: keys (history items,
+  // then earlier reasoning tokens).
+  QVector<const InspectorData::Map*> maps;
+  for (const auto& m : data_.maps)
+    if (m.step == step_ && m.stream == stream_) maps.append(&m);
+  std::sort(maps.begin(), maps.end(), [](auto* a, auto* b) { return a->layer < b->layer; });
+  int keys = 0, rows = 0;
+  for (auto* m : maps) {
+    keys = std::max(keys, m->weights.isEmpty() ? 0 : static_cast<int>(m->weights.first().size()));
+    rows += m->weights.size() + 1;
+  }
+  QSharedPointer<QCPAxisTickerText> yt(new QCPAxisTickerText), xt(new QCPAxisTickerText);
+  if (keys > 0 && rows > 0) {
+    map_->data()->setSize(keys, rows);
+    map_->data()->setRange(QCPRange(0, keys - 1), QCPRange(0, rows - 1));
+    int row = 0;
+    for (auto* m : maps) {
+      for (int h = 0; h < m->weights.size(); ++h, ++row) {
+        for (int k = 0; k < keys; ++k) map_->data()->setCell(k, row, m->weights[h].value(k));
+        yt->addTick(row, tr("L%1 h%2").arg(m->layer).arg(h));
+      }
+      const QVector<double> avg = InspectorData::headAverage(*m);
+      for (int k = 0; k < keys; ++k) map_->data()->setCell(k, row, avg.value(k));
+      yt->addTick(row, tr("L%1 avg").arg(m->layer));
+      ++row;
+    }
+    const int itemKeys = maps.isEmpty() ? 0 : maps.first()->itemKeys;
+    for (int k = 0; k < keys; ++k) {
+      QString label = k < itemKeys ? data_.historyLabels.value(data_.history.size() - itemKeys + k) : tr("r%1").arg(k - itemKeys);
+      if (label.size() > 14) label = label.left(13) + QStringLiteral("…");
+      xt->addTick(k, label);
+    }
+    map_->setDataRange(QCPRange(0, 1));
+    map_->rescaleDataRange(true);
+    heat_->xAxis->setRange(-0.5, keys - 0.5);
+    heat_->yAxis->setRange(-0.5, rows - 0.5);
+  } else {
+    map_->data()->clear();
+  }
+  heat_->yAxis->setTicker(yt);
+  heat_->xAxis->setTicker(xt);
+  heat_->xAxis->setTickLabelRotation(keys > 8 ? 60 : 0);
+  heat_->xAxis->setLabel(tr("keys: history items, then earlier reasoning tokens"));
+  heat_->replot();
+
+  // Highlight the current step on the rank chart.
+  ranks_->clearItems();
+  if (data_.steps > 0) {
+    auto* line = new QCPItemStraightLine(ranks_);
+    line->point1->setCoords(step_, 1);
+    line->point2->setCoords(step_, 2);
+    line->setPen(QPen(Qt::gray, 1, Qt::DashLine));
+  }
+  ranks_->replot();
+
+  QVector<QStringList> rows2;
+  for (const auto& t : data_.top)
+    if (t.step == step_ && t.stream == stream_)
+      for (int i = 0; i < t.items.size(); ++i)
+        rows2.append({QString::number(i + 1), t.labels.value(i) + (t.items[i] == data_.target ? tr("  ← target") : QString()),
+                      QString::number(t.scores.value(i), 'f', 3)});
+  fillTable(top_, {tr("#"), tr("item"), tr("score")}, rows2);
+  const int rank = data_.ranks.value(step_).value(stream_, -1);
+  position_->setText(tr("%1 · user %2 · step %3/%4 · stream %5/%6 · target rank %7%8  (←/→ step, ↑/↓ stream)")
+                         .arg(data_.label, data_.userId)
+                         .arg(step_).arg(std::max(0, data_.steps - 1)).arg(stream_).arg(std::max(0, data_.streams - 1))
+                         .arg(rank + 1)
+                         .arg(data_.gate.isEmpty() ? QString() : tr(" · gate %1").arg(data_.gate.value(stream_), 0, 'f', 3)));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Comparison
+
+ComparisonPanel::ComparisonPanel(StudioContext& context, QWidget* parent) : QWidget(parent), context_(context) {
+  auto* l = new QVBoxLayout(this);
+  auto* bar = new QHBoxLayout;
+  baseline_ = new QComboBox(this);
+  split_ = new QComboBox(this);
+  split_->addItems({QStringLiteral("test"), QStringLiteral("valid")});
+  bar->addWidget(new QLabel(tr("Baseline:"), this));
+  bar->addWidget(baseline_, 1);
+  bar->addWidget(new QLabel(tr("Split:"), this));
+  bar->addWidget(split_);
+  for (const auto& [label, format] : {std::pair{tr("Copy CSV"), QStringLiteral("csv")}, std::pair{tr("Copy Markdown"), QStringLiteral("markdown")},
+                                      std::pair{tr("Copy LaTeX"), QStringLiteral("latex")}}) {
+    auto* b = new QPushButton(label, this);
+    const QString fmt = format;
+    connect(b, &QPushButton::clicked, this, [this, fmt] { copyAs(fmt); });
+    bar->addWidget(b);
+  }
+  l->addLayout(bar);
+  view_ = newTable(this);
+  l->addWidget(view_, 1);
+  note_ = new QLabel(this);
+  note_->setWordWrap(true);
+  l->addWidget(note_);
+  connect(baseline_, qOverload<int>(&QComboBox::activated), this, [this] { reload(); });
+  connect(split_, qOverload<int>(&QComboBox::activated), this, [this] { reload(); });
+  connect(&context_, &StudioContext::projectChanged, this, [this] { reload(); });
+  connect(&context_, &StudioContext::runsChanged, this, [this] { reload(); });
+  connect(&context_, &StudioContext::selectedRunsChanged, this, [this] { reload(); });
+  reload();
+}
+
+void ComparisonPanel::reload() {
+  try {
+    auto store = openStore(context_);
+    if (!store) return;
+    QVector<qint64> ids;
+    for (qint64 id : context_.selectedRuns()) ids.append(id);
+    if (ids.size() < 2) {  // nothing (or one run) selected: every completed run
+      ids.clear();
+      const auto runs = store->runs();
+      for (auto it = runs.rbegin(); it != runs.rend(); ++it)
+        if (it->status == RunStatus::Completed) ids.append(it->id);
+    }
+    const qint64 chosen = baseline_->currentData().toLongLong();
+    {
+      QSignalBlocker b(baseline_);
+      baseline_->clear();
+      baseline_->addItem(tr("(none)"), 0);
+      for (qint64 id : ids) {
+        const RunRecord r = store->run(id);
+        baseline_->addItem(QStringLiteral("#%1 %2").arg(id).arg(r.name.isEmpty() ? r.preset : r.name), id);
+      }
+      const int idx = baseline_->findData(chosen);
+      baseline_->setCurrentIndex(idx >= 0 ? idx : 0);
+    }
+    table_ = buildComparison(*store, ids, baseline_->currentData().toLongLong(), split_->currentText());
+  } catch (const Error& e) {
+    note_->setText(e.message());
+    return;
+  }
+  QStringList headers{tr("Run")};
+  headers.append(table_.metrics);
+  view_->clear();
+  view_->setColumnCount(headers.size());
+  view_->setHorizontalHeaderLabels(headers);
+  view_->setRowCount(table_.rows.size());
+  for (int r = 0; r < table_.rows.size(); ++r) {
+    const auto& row = table_.rows[r];
+    view_->setItem(r, 0, new QTableWidgetItem(row.label + (row.runId == table_.baselineRunId ? tr(" (baseline)") : QString())));
+    for (int c = 0; c < table_.metrics.size(); ++c) {
+      const QString& m = table_.metrics[c];
+      QString text = row.values.contains(m) ? QString::number(row.values.value(m), 'f', 4) : QStringLiteral("–");
+      if (table_.significant(r, m)) text += QLatin1Char('*');
+      if (row.improvement.contains(m)) text += QStringLiteral(" (%1%2%)").arg(row.improvement.value(m) >= 0 ? QStringLiteral("+") : QString()).arg(100 * row.improvement.value(m), 0, 'f', 1);
+      auto* item = new QTableWidgetItem(text);
+      item->setTextAlignment(Qt::AlignRight | Qt::AlignVCenter);
+      if (table_.bestRow(m) == r) {
+        QFont f = item->font();
+        f.setBold(true);
+        item->setFont(f);
+      }
+      if (row.pValue.contains(m)) item->setToolTip(tr("paired t-test vs baseline: p = %1").arg(row.pValue.value(m), 0, 'g', 3));
+      view_->setItem(r, c + 1, item);
+    }
+  }
+  view_->resizeColumnsToContents();
+  note_->setText(table_.baselineRunId ? tr("Bold: best per column. * p < %1 (paired t-test against the baseline over the same %2 cases); "
+                                           "(±x%) relative to the baseline.").arg(table_.alpha).arg(table_.split)
+                                      : tr("Bold: best per column. Choose a baseline for relative improvements and significance."));
+}
+
+QString ComparisonPanel::copyAs(const QString& format) {
+  const QString text = format == QLatin1String("csv") ? table_.toCsv() : format == QLatin1String("latex") ? table_.toLatex() : table_.toMarkdown();
+  if (QClipboard* cb = QApplication::clipboard()) cb->setText(text);
+  note_->setText(tr("Copied as %1.").arg(format));
+  return text;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Registration and presentation mode
+
+void registerAnalysisPanels() {
+  auto add = [](const char* id, QString title, QKeySequence key, std::function<QWidget*(StudioContext&, QWidget*)> create) {
+    PanelInfo info;
+    info.id = QLatin1String(id);
+    info.title = std::move(title);
+    info.category = QObject::tr("Analyses");
+    info.shortcut = key;
+    info.create = std::move(create);
+    registerPanel(std::move(info));
+  };
+  add("analysis.inspector", QObject::tr("Reasoning inspector"), QKeySequence(QStringLiteral("Ctrl+Shift+I")),
+      [](StudioContext& c, QWidget* p) { return new InspectorPanel(c, p); });
+  add("analysis.oracle", QObject::tr("Oracle ceiling"), {}, [](StudioContext& c, QWidget* p) { return new OraclePanel(c, p); });
+  add("analysis.robustness", QObject::tr("Robustness"), {}, [](StudioContext& c, QWidget* p) { return new RobustnessPanel(c, p); });
+  add("analysis.depth", QObject::tr("Depth and sweeps"), {}, [](StudioContext& c, QWidget* p) { return new DepthPanel(c, p); });
+  add("analysis.diversity", QObject::tr("Stream diversity and gates"), {}, [](StudioContext& c, QWidget* p) { return new DiversityPanel(c, p); });
+  add("analysis.efficiency", QObject::tr("Efficiency"), {}, [](StudioContext& c, QWidget* p) { return new EfficiencyPanel(c, p); });
+  add("analysis.comparison", QObject::tr("Comparison table"), QKeySequence(QStringLiteral("Ctrl+Shift+T")),
+      [](StudioContext& c, QWidget* p) { return new ComparisonPanel(c, p); });
+}
+
+namespace {
+/// A top-level window that closes on Esc or F11 (keys its children leave unhandled).
+class PresentationWindow : public QWidget {
+ public:
+  PresentationWindow() : QWidget(nullptr, Qt::Window) {}
+
+ protected:
+  void keyPressEvent(QKeyEvent* event) override {
+    if (event->key() == Qt::Key_Escape || event->key() == Qt::Key_F11) {
+      close();
+      return;
+    }
+    QWidget::keyPressEvent(event);
+  }
+};
+}  // namespace
+
+QWidget* openPresentation(const QString& panelId, StudioContext& context, double fontScale) {
+  for (const auto& info : registeredPanels()) {
+    if (info.id != panelId) continue;
+    auto* window = new PresentationWindow;
+    window->setAttribute(Qt::WA_DeleteOnClose);
+    window->setWindowTitle(info.title);
+    QFont f = window->font();
+    f.setPointSizeF(f.pointSizeF() * fontScale);
+    window->setFont(f);
+    auto* l = new QVBoxLayout(window);
+    auto* title = new QLabel(info.title, window);
+    QFont tf = f;
+    tf.setPointSizeF(f.pointSizeF() * 1.5);
+    tf.setBold(true);
+    title->setFont(tf);
+    l->addWidget(title);
+    QWidget* panel = info.create(context, window);
+    l->addWidget(panel, 1);
+    // Plots take the font of their widget for axes and legends.
+    for (QCustomPlot* plot : panel->findChildren<QCustomPlot*>()) {
+      plot->setFont(f);
+      for (QCPAxis* axis : plot->axisRect()->axes()) {
+        axis->setTickLabelFont(f);
+        axis->setLabelFont(f);
+      }
+      plot->legend->setFont(f);
+      plot->replot();
+    }
+    window->showFullScreen();
+    return window;
+  }
+  return nullptr;
+}
+
+}  // namespace rr::views

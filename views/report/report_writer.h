@@ -1,0 +1,29 @@
+#pragma once
+/// \file
+/// \brief The stakeholder report: a PDF with a title page (project, dataset statistics, runs),
+/// configurations, the comparison table, training curves and the selected analyses' figures,
+/// each with a short caption. Used by File → Export report and `reasonrec export --report`.
+/// Thread: GUI thread (needs a QApplication; QCustomPlot renders offscreen).
+
+#include <QString>
+#include <QStringList>
+#include <QVector>
+
+namespace rr::views {
+
+struct ReportOptions {
+  QString projectDir;
+  QVector<qint64> runIds;      ///< empty = every completed run, oldest first
+  qint64 baselineRunId = 0;    ///< comparison baseline; 0 = the first run
+  QStringList analyses;        ///< kinds to include (latest stored result of each); empty = all found
+  QString title;               ///< default "<project name>: results"
+};
+
+/// The pages the report will have, in order, each as "<title>" (for previews and tests).
+QStringList reportPageTitles(const ReportOptions& options);
+
+/// Writes the PDF and returns its page count. Throws rr::Error when the project cannot be read
+/// or the file cannot be written.
+int writeReport(const ReportOptions& options, const QString& pdfPath);
+
+}  // namespace rr::views
