@@ -1,4 +1,5 @@
 #include "core/model/lares.h"
+#include "core/model/latent_reasoning.h"
 
 #include "core/errors.h"
 #include "core/model/fmlp_encoder.h"
@@ -52,17 +53,6 @@ std::vector<int> StepSampler::sample(int n) const {
 }
 
 // ---------------------------------------------------------------- losses
-
-torch::Tensor symmetricInfoNce(const torch::Tensor& a, const torch::Tensor& b, double temperature, bool cosine) {
-  auto x = a, y = b;
-  if (cosine) {
-    x = torch::nn::functional::normalize(a, torch::nn::functional::NormalizeFuncOptions().dim(1));
-    y = torch::nn::functional::normalize(b, torch::nn::functional::NormalizeFuncOptions().dim(1));
-  }
-  auto s = torch::mm(x, y.t()) / temperature;
-  auto labels = torch::arange(s.size(0), torch::TensorOptions().dtype(torch::kLong).device(s.device()));
-  return 0.5 * (torch::nn::functional::cross_entropy(s, labels) + torch::nn::functional::cross_entropy(s.t(), labels));
-}
 
 // ---------------------------------------------------------------- positive index
 
@@ -319,11 +309,11 @@ LaresPass LaresReasonerImpl::recur(const torch::Tensor& items, int positionOffse
 }
 
 torch::Tensor LaresReasonerImpl::tlaLoss(const torch::Tensor& view, const torch::Tensor& positive) const {
-  return symmetricInfoNce(view, positive, opt_.tlaTemperature, opt_.tlaCosine);
+  return symmetricInfoNce(view.unsqueeze(0), positive.unsqueeze(0), opt_.tlaTemperature, opt_.tlaCosine);
 }
 
 torch::Tensor LaresReasonerImpl::slaLoss(const torch::Tensor& intermediate, const torch::Tensor& last) const {
-  return symmetricInfoNce(intermediate, last, opt_.slaTemperature, /*cosine=*/false);
+  return symmetricInfoNce(intermediate.unsqueeze(0), last.unsqueeze(0), opt_.slaTemperature, /*cosine=*/false);
 }
 
 LossOutput LaresReasonerImpl::loss(const Batch& batch, const LossContext&) {

@@ -29,9 +29,7 @@ struct StepSampler {
   static Kind parse(const QString& name);
 };
 
-/// \brief Symmetric InfoNCE between paired rows of a [B,d] and b [B,d] with in-batch negatives:
-/// (CE(S, I) + CE(Sᵀ, I)) / 2 with S = sim(a, b)/τ, sim = dot product or cosine.
-torch::Tensor symmetricInfoNce(const torch::Tensor& a, const torch::Tensor& b, double temperature, bool cosine);
+/// Symmetric InfoNCE for TLA and SLA: symmetricInfoNce() in latent_reasoning.h with one group.
 
 /// \brief For TLA: target item -> the training samples (prefixes) that predict it. Built once
 /// per dataset from the training part of the split.

@@ -5,6 +5,7 @@
 #include "core/errors.h"
 #include "core/model/fmlp_encoder.h"
 #include "core/model/lares.h"
+#include "core/model/latent_reasoning.h"
 #include "test_main.h"
 
 #include <cmath>
@@ -123,8 +124,9 @@ class LaresTest : public QObject {
   }
 
   void infoNceHandComputed() {
-    auto a = torch::tensor({1.0f, 0.0f, 0.0f, 1.0f}).view({2, 2});
-    auto b = torch::tensor({1.0f, 1.0f, 0.0f, 2.0f}).view({2, 2});
+    // One group of two rows ([G=1, B=2, d=2]), as TLA and SLA call it.
+    auto a = torch::tensor({1.0f, 0.0f, 0.0f, 1.0f}).view({1, 2, 2});
+    auto b = torch::tensor({1.0f, 1.0f, 0.0f, 2.0f}).view({1, 2, 2});
     // S = a·bᵀ = [[1, 0], [1, 2]]: rows (a -> b) and columns (b -> a), labels on the diagonal.
     const double rows = (lse2(1, 0) - 1 + lse2(1, 2) - 2) / 2;
     const double cols = (lse2(1, 1) - 1 + lse2(0, 2) - 2) / 2;
