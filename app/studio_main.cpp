@@ -60,7 +60,6 @@ int main(int argc, char** argv) {
     qputenv("QT_QPA_PLATFORM", "offscreen");
 
   QApplication app(argc, argv);
-  Q_INIT_RESOURCE(studio);
   QApplication::setOrganizationName(QStringLiteral("ReasonRec"));
   QApplication::setApplicationName(QStringLiteral("ReasonRec Studio"));
   QApplication::setApplicationVersion(rr::runtime::versionString());

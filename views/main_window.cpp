@@ -43,6 +43,9 @@
 #include <algorithm>
 #include <cmath>
 
+// The icons are compiled into the static views library; register them once per process.
+static void initStudioResources() { Q_INIT_RESOURCE(studio); }
+
 namespace rr::views {
 
 namespace {
@@ -78,6 +81,7 @@ qint64 WindowContext::submitJob(std::unique_ptr<rr::Job> job) { return window_->
 // ---------------------------------------------------------------------------------------------
 
 MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent), context_(new WindowContext(this)) {
+  initStudioResources();
   setObjectName(QStringLiteral("MainWindow"));
   setWindowTitle(tr("ReasonRec Studio"));
   setWindowIcon(QIcon(QStringLiteral(":/icons/reasonrec-studio.svg")));
@@ -355,13 +359,13 @@ bool MainWindow::openProject(const QString& dir, bool quiet) {
 
 void MainWindow::importManifestDatasets() {
   if (!project_ || !store_) return;
-  QStringList have;
-  for (const DatasetRecord& d : store_->datasets()) have.append(d.name);
+  QStringList have;  // names and sources already imported (e.g. by `reasonrec demo`)
+  for (const DatasetRecord& d : store_->datasets()) have << d.name << d.sourcePath;
   for (const QJsonValue& v : project_->manifest().value(QStringLiteral("datasets")).toArray()) {
     const QJsonObject o = v.toObject();
     const QString name = o.value(QStringLiteral("name")).toString();
     const QString source = o.value(QStringLiteral("source")).toString();
-    if (source.isEmpty() || have.contains(name)) continue;
+    if (source.isEmpty() || have.contains(name) || have.contains(source)) continue;
     ImportRequest req;
     req.projectDir = project_->dir();
     req.source = source.startsWith(QLatin1String("synthetic:")) || QFileInfo(source).isAbsolute()
