@@ -72,7 +72,7 @@ int main(int argc, char** argv) {
   p.addPositionalArgument(QStringLiteral("project"), QStringLiteral("Project directory (default: projects/demo)."));
   p.addOption({QStringLiteral("capture"), QStringLiteral("Render each panel and the window to DIR/*.png, then quit."), QStringLiteral("DIR")});
   p.addOption({QStringLiteral("select"), QStringLiteral("Select these runs (comma-separated ids) before capturing."), QStringLiteral("IDS")});
-  p.addOption({QStringLiteral("start"), QStringLiteral("Start (or resume) this run first; with --capture the run is stopped (interrupted) after the capture."), QStringLiteral("RUN")});
+  p.addOption({QStringLiteral("start"), QStringLiteral("Start (or resume) this run first (new: a new run of the demo configuration); with --capture the run is stopped (interrupted) after the capture."), QStringLiteral("RUN")});
   p.addOption({QStringLiteral("capture-delay"), QStringLiteral("Seconds to let a started run stream before capturing (default 20)."), QStringLiteral("S")});
   p.addOption({QStringLiteral("measure-latency"), QStringLiteral("Measure the lateness of a 10 ms timer for S seconds idle, then S seconds while a training job runs (--start RUN, else a new demo run), print p50/p99/max, quit."), QStringLiteral("S")});
   p.addOption({QStringLiteral("size"), QStringLiteral("Window size WxH for captures (default 1600x1000)."), QStringLiteral("WxH")});
@@ -86,6 +86,7 @@ int main(int argc, char** argv) {
     window.resize(wh.size() == 2 ? wh[0].toInt() : 1600, wh.size() == 2 ? wh[1].toInt() : 1000);
   }
   window.show();
+  if (automated) window.resetLayout();  // captures show the default arrangement, not a saved one
   if (!window.openProject(dir, automated)) {
     if (automated) {
       std::fprintf(stderr, "%s\n", qPrintable(window.lastError()));
@@ -136,8 +137,10 @@ int main(int argc, char** argv) {
 
   const QString out = p.value(QStringLiteral("capture"));
   if (p.isSet(QStringLiteral("start"))) {
-    const qint64 run = p.value(QStringLiteral("start")).toLongLong();
-    if (!window.startRun(run)) {
+    qint64 run = p.value(QStringLiteral("start")).toLongLong();
+    if (p.value(QStringLiteral("start")) == QLatin1String("new"))
+      run = window.createRun(window.firstDatasetId(), window.demoConfig(), QStringLiteral("demo (live)"));
+    if (run <= 0 || !window.startRun(run)) {
       std::fprintf(stderr, "cannot start run %lld\n", static_cast<long long>(run));
       return 4;
     }

@@ -51,7 +51,7 @@ CurveChart::CurveChart(const CurveData& data, QString metric, QWidget* parent)
     : QCustomPlot(parent), data_(data), metric_(std::move(metric)) {
   setObjectName(metric_);
   stdMetric_ = stdSiblingOf(metric_);
-  setMinimumSize(320, 220);
+  setMinimumSize(260, 200);
   setNoAntialiasingOnDrag(true);
   setInteractions(QCP::iRangeDrag | QCP::iRangeZoom);
   axisRect()->setRangeDrag(Qt::Horizontal | Qt::Vertical);
@@ -303,6 +303,7 @@ CurvesPanel::CurvesPanel(CurveData& data, QWidget* parent) : QWidget(parent), da
   smoothingSlider_ = new QSlider(Qt::Horizontal);
   smoothingSlider_->setRange(0, 99);
   smoothingSlider_->setValue(static_cast<int>(beta_ * 100));
+  smoothingSlider_->setMinimumWidth(110);
   smoothingSlider_->setMaximumWidth(180);
   smoothingSlider_->setToolTip(tr("Debiased exponential moving average; the raw curve stays faded behind"));
   bar->addWidget(smoothingSlider_);
@@ -323,6 +324,7 @@ CurvesPanel::CurvesPanel(CurveData& data, QWidget* parent) : QWidget(parent), da
   auto* split = new QSplitter(Qt::Horizontal);
   metricList_ = new QListWidget;
   metricList_->setMaximumWidth(220);
+  metricList_->setMinimumWidth(150);
   metricList_->setToolTip(tr("Tick the metrics to chart"));
   split->addWidget(metricList_);
   auto* scroll = new QScrollArea;

@@ -38,6 +38,7 @@
 #include <QStatusBar>
 #include <QTableView>
 #include <QToolBar>
+#include <QTimer>
 #include <QToolButton>
 
 #include <algorithm>
@@ -117,7 +118,7 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent), context_(new Wind
   defaultState_ = saveState(kStateVersion);
   QSettings settings;
   restoreGeometry(settings.value(QStringLiteral("window/geometry")).toByteArray());
-  restoreState(settings.value(QStringLiteral("window/state")).toByteArray(), kStateVersion);
+  stateRestored_ = restoreState(settings.value(QStringLiteral("window/state")).toByteArray(), kStateVersion);
   curvesPanel_->setSmoothing(settings.value(QStringLiteral("preferences/smoothing"), 0.6).toDouble());
   updateRecentMenu();
   updateActions();
@@ -152,13 +153,13 @@ void MainWindow::buildDocks() {
   log_->setMaximumBlockCount(5000);
   log_->setFont(QFontDatabase::systemFont(QFontDatabase::FixedFont));
 
-  QDockWidget* explorer = addPanelDock(QStringLiteral("studio.explorer"), tr("Project"), explorer_, Qt::LeftDockWidgetArea,
+  addPanelDock(QStringLiteral("studio.explorer"), tr("Project"), explorer_, Qt::LeftDockWidgetArea,
                                        QKeySequence(Qt::ALT | Qt::Key_1));
   QDockWidget* curves = addPanelDock(QStringLiteral("studio.curves"), tr("Curves"), curvesPanel_, Qt::TopDockWidgetArea,
                                      QKeySequence(Qt::ALT | Qt::Key_2));
   QDockWidget* runs = addPanelDock(QStringLiteral("studio.runs"), tr("Runs"), runsPanel_, Qt::BottomDockWidgetArea,
                                    QKeySequence(Qt::ALT | Qt::Key_3));
-  QDockWidget* config = addPanelDock(QStringLiteral("studio.config"), tr("Run configuration"), configPanel_,
+  addPanelDock(QStringLiteral("studio.config"), tr("Run configuration"), configPanel_,
                                      Qt::RightDockWidgetArea, QKeySequence(Qt::ALT | Qt::Key_4));
   QDockWidget* log = addPanelDock(QStringLiteral("studio.log"), tr("Job log"), log_, Qt::BottomDockWidgetArea,
                                   QKeySequence(Qt::ALT | Qt::Key_5));
@@ -173,8 +174,6 @@ void MainWindow::buildDocks() {
     tabifyDockWidget(curves, d);
   }
   curves->raise();
-  resizeDocks({explorer, config}, {270, 470}, Qt::Horizontal);
-  resizeDocks({curves, runs}, {600, 260}, Qt::Vertical);
 
   connect(runsPanel_, &RunsPanel::selectionChanged, this, [this](const QList<qint64>& ids) { setSelectedRuns(ids); });
   connect(runsPanel_, &RunsPanel::runActivated, this, [this](qint64 id) {
@@ -700,6 +699,25 @@ void MainWindow::showPreferences() {
 void MainWindow::resetLayout() {
   restoreState(defaultState_, kStateVersion);
   for (QDockWidget* d : docks_) d->show();
+  docks_.value(QStringLiteral("studio.curves"))->raise();
+  docks_.value(QStringLiteral("studio.runs"))->raise();
+  QTimer::singleShot(0, this, &MainWindow::applyDefaultDockSizes);
+}
+
+void MainWindow::applyDefaultDockSizes() {
+  const int w = std::max(width(), 1000), h = std::max(height(), 700);
+  resizeDocks({docks_.value(QStringLiteral("studio.explorer")), docks_.value(QStringLiteral("studio.config"))},
+              {std::max(240, w / 6), std::max(420, w * 3 / 10)}, Qt::Horizontal);
+  resizeDocks({docks_.value(QStringLiteral("studio.curves")), docks_.value(QStringLiteral("studio.runs"))},
+              {h * 62 / 100, h * 38 / 100}, Qt::Vertical);
+}
+
+void MainWindow::showEvent(QShowEvent* event) {
+  QMainWindow::showEvent(event);
+  if (!stateRestored_ && !sized_) {
+    sized_ = true;
+    QTimer::singleShot(0, this, &MainWindow::applyDefaultDockSizes);
+  }
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -89,6 +89,8 @@ class MainWindow : public QMainWindow {
   bool deleteRuns(const QList<qint64>& ids, bool confirm = true);
   /// Re-reads runs, datasets and analyses from the store.
   void reloadFromStore();
+  /// The default arrangement of the panels (View > Reset layout).
+  void resetLayout();
 
   /// Renders every dock's panel and the whole window to DIR/<panel id>.png. Returns the files.
   QStringList captureTo(const QString& dir);
@@ -99,6 +101,7 @@ class MainWindow : public QMainWindow {
 
  protected:
   void closeEvent(QCloseEvent* event) override;
+  void showEvent(QShowEvent* event) override;
 
  private:
   friend class WindowContext;
@@ -123,7 +126,8 @@ class MainWindow : public QMainWindow {
   void stopSelected();
   void exportRunsCsv();
   void showPreferences();
-  void resetLayout();
+  /// Explorer and configuration at readable widths, curves taking the rest, runs below them.
+  void applyDefaultDockSizes();
   QString runLabel(qint64 runId) const;
 
   WindowContext* context_;
@@ -158,6 +162,8 @@ class MainWindow : public QMainWindow {
   QToolButton* jobStop_ = nullptr;
   QLabel* projectLabel_ = nullptr;
   bool closing_ = false;
+  bool stateRestored_ = false;
+  bool sized_ = false;
 };
 
 /// Formats seconds as "m:ss" or "h:mm:ss" ("–" when negative).
