@@ -181,8 +181,12 @@ void CurveChart::refresh() {
   if (follow_ && !graphs_.isEmpty()) {
     rescaleAxes(true);
     const QCPRange y = yAxis->range();
-    const double pad = y.size() > 0 ? y.size() * 0.05 : 0.5;
+    // A single point (or a flat curve) gets a range around its value, not a degenerate one.
+    const double pad = y.size() > 1e-9 * std::max(1.0, std::abs(y.center())) ? y.size() * 0.05
+                                                                               : 0.1 * std::abs(y.center()) + 0.01;
     if (!log_) yAxis->setRange(y.lower - pad, y.upper + pad);
+    const QCPRange x = xAxis->range();
+    if (x.size() < 1e-9) xAxis->setRange(x.lower - 1, x.upper + 1);
   }
 }
 

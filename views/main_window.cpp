@@ -38,6 +38,7 @@
 #include <QStatusBar>
 #include <QTableView>
 #include <QToolBar>
+#include <QTabWidget>
 #include <QTimer>
 #include <QToolButton>
 
@@ -587,6 +588,8 @@ void MainWindow::onJobStatus(qint64 handle, JobStatus status) {
   if (info.runId > 0) {
     if (status == JobStatus::Running || status == JobStatus::Paused) {
       runsModel_.reload();
+      explorer_->reload(store_.get(), project_ ? project_->name() : QString(), projectDir());
+      explorer_->selectRuns(selected_);
       runsPanel_->selectRuns(selected_);
       runsModel_.setLiveProgress(info.runId, status == JobStatus::Paused ? tr("paused") : progressText(info.progress),
                                  info.progress.fraction);
@@ -601,7 +604,12 @@ void MainWindow::onJobStatus(qint64 handle, JobStatus status) {
 
 void MainWindow::onJobProgress(qint64 handle, const JobProgress& p) {
   const JobInfo info = runner_.info(handle);
-  if (info.runId > 0) runsModel_.setLiveProgress(info.runId, progressText(p), p.fraction);
+  if (info.runId > 0) {
+    // The table cell is narrow: the phase and the whole run's ETA (the status bar has the rest).
+    QString cell = p.phase;
+    if (p.etaSeconds >= 0) cell += tr(" · ETA %1").arg(formatEta(p.etaSeconds));
+    runsModel_.setLiveProgress(info.runId, cell, p.fraction);
+  }
   updateStatusBar();
 }
 
@@ -739,6 +747,19 @@ QStringList MainWindow::captureTo(const QString& dir) {
       for (CurveChart* c : curvesPanel_->charts()) c->replot(QCustomPlot::rpImmediateRefresh);
     const QString file = QDir(dir).filePath(id.section(QLatin1Char('.'), -1) + QStringLiteral(".png"));
     if (d->widget()->grab().save(file)) files.append(file);
+    if (id == QLatin1String("studio.config")) {
+      // Every page of the configuration form, for the documentation.
+      QTabWidget* tabs = configPanel_->form()->tabs();
+      const int current = tabs->currentIndex();
+      for (int i = 0; i < tabs->count(); ++i) {
+        tabs->setCurrentIndex(i);
+        QApplication::processEvents();
+        const QString slug = tabs->tabText(i).section(QLatin1Char(' '), 0, 0).toLower();
+        const QString page = QDir(dir).filePath(QStringLiteral("config-%1.png").arg(slug));
+        if (d->widget()->grab().save(page)) files.append(page);
+      }
+      tabs->setCurrentIndex(current);
+    }
   }
   docks_.value(QStringLiteral("studio.curves"))->raise();
   docks_.value(QStringLiteral("studio.runs"))->raise();

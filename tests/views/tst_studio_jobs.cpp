@@ -6,6 +6,9 @@
 #include "views/main_window.h"
 
 #include <QApplication>
+#include <QMessageBox>
+#include <QPushButton>
+#include <QTimer>
 #include <QDir>
 #include <QSignalSpy>
 #include <QTemporaryDir>
@@ -125,6 +128,40 @@ class StudioJobsTest : public QObject {
     const auto& valid = w.curves().series(run, QStringLiteral("valid/ndcg@10"));
     QCOMPARE(valid.size(), epochs);
     for (int i = 1; i < valid.size(); ++i) QVERIFY(valid[i].x > valid[i - 1].x);
+  }
+
+  void closingWithARunningJobAsksThenInterruptsIt() {
+    QTemporaryDir dir;
+    const qint64 ds = rr::test::makeProject(dir.path());
+    auto* w = new MainWindow;
+    w->setAttribute(Qt::WA_DeleteOnClose, false);
+    QVERIFY(w->openProject(dir.path(), true));
+    const qint64 run = w->createRun(ds, rr::test::tinyConfig(50), QStringLiteral("closing"));
+    w->show();
+    w->startRun(run);
+    QTRY_VERIFY_WITH_TIMEOUT(!w->curves().series(run, QStringLiteral("loss/total")).isEmpty(), 120000);
+
+    // First answer Cancel: the window stays open and the job keeps running.
+    QString question;
+    auto answer = [&question](QMessageBox::StandardButton button) {
+      QTimer::singleShot(100, [&question, button] {
+        auto* box = qobject_cast<QMessageBox*>(QApplication::activeModalWidget());
+        if (!box) return;
+        question = box->text();
+        box->button(button)->click();
+      });
+    };
+    answer(QMessageBox::Cancel);
+    QVERIFY(!w->close());
+    QVERIFY2(question.contains(QStringLiteral("Stop them and quit")), qPrintable(question));
+    QCOMPARE(w->jobs().activeCount(), 1);
+
+    // Then Yes: the job stops cleanly before the window closes, the run is resumable.
+    answer(QMessageBox::Yes);
+    QVERIFY(w->close());
+    QCOMPARE(w->jobs().activeCount(), 0);
+    QCOMPARE(storedStatus(dir.path(), run), RunStatus::Interrupted);
+    delete w;
   }
 
   void trainingNeverRunsOnTheGuiThread() {
