@@ -605,6 +605,15 @@ void MainWindow::onJobStatus(qint64 handle, JobStatus status) {
 void MainWindow::onJobProgress(qint64 handle, const JobProgress& p) {
   const JobInfo info = runner_.info(handle);
   if (info.runId > 0) {
+    // The job marks its run running in the store once its session is open, after the job's
+    // own Running status: pick that up with the first progress report.
+    const RunRecord* r = runsModel_.run(info.runId);
+    if (r && r->status != RunStatus::Running && r->status != RunStatus::Paused) {
+      runsModel_.reload();
+      explorer_->reload(store_.get(), project_ ? project_->name() : QString(), projectDir());
+      explorer_->selectRuns(selected_);
+      runsPanel_->selectRuns(selected_);
+    }
     // The table cell is narrow: the phase and the whole run's ETA (the status bar has the rest).
     QString cell = p.phase;
     if (p.etaSeconds >= 0) cell += tr(" · ETA %1").arg(formatEta(p.etaSeconds));

@@ -41,7 +41,11 @@ ProjectExplorer::ProjectExplorer(QWidget* parent) : QWidget(parent) {
   tree_ = new QTreeWidget;
   tree_->setHeaderLabels({tr("Item"), tr("Details")});
   tree_->setSelectionMode(QAbstractItemView::ExtendedSelection);
-  tree_->header()->setSectionResizeMode(0, QHeaderView::ResizeToContents);
+  // Fixed, interactive column widths: content-sized columns would widen the dock (and squeeze
+  // the curves) every time a run's details change.
+  tree_->header()->setSectionResizeMode(0, QHeaderView::Interactive);
+  tree_->header()->setStretchLastSection(true);
+  tree_->setColumnWidth(0, 170);
   tree_->setUniformRowHeights(true);
   l->addWidget(tree_, 1);
   connect(tree_, &QTreeWidget::itemSelectionChanged, this, [this] {
