@@ -88,6 +88,10 @@ RunConfig chaseConfig(const QString& preset) {
 
 class LaresLearningTest : public QObject {
   Q_OBJECT
+ public:
+  // Learning runs take minutes on a loaded 2-core machine; CTest's timeout (900 s) governs.
+  LaresLearningTest() { qputenv("QTEST_FUNCTION_TIMEOUT", "900000"); }
+
  private slots:
   void depthBeatsSinglePassOnMultiHopChains() {
     RunConfig sas = chaseConfig("sasrec");
