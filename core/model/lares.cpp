@@ -21,7 +21,58 @@ LaresOptions::Combine parseCombine(const QString& s) {
   throw ConfigError(QStringLiteral("model.reasoner.combine"), QStringLiteral("'%1' is not one of add, concat, gated").arg(s));
 }
 
+/// Generator state of the device a tensor lives on (dropout masks come from it).
+at::Generator deviceGenerator(const torch::Tensor& t) {
+  return t.device().is_cpu() ? at::detail::getDefaultCPUGenerator() : at::globalContext().defaultGenerator(t.device());
+}
+
 }  // namespace
+
+/// One reasoning step whose activations are not kept: forward runs without a graph, backward
+/// re-runs the step with the generator state of the forward (same dropout masks) and
+/// back-propagates through it, accumulating the parameters' gradients directly.
+struct RecomputedStep : public torch::autograd::Function<RecomputedStep> {
+  static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& t, const torch::Tensor& h,
+                               const torch::Tensor& bias, int64_t self) {
+    auto* model = reinterpret_cast<LaresReasonerImpl*>(self);
+    at::Generator gen = deviceGenerator(t);
+    torch::Tensor rng;
+    {
+      std::lock_guard<std::mutex> lock(gen.mutex());
+      rng = gen.get_state();
+    }
+    ctx->saved_data["rng"] = rng;
+    ctx->saved_data["self"] = self;
+    ctx->save_for_backward({t, h, bias});
+    torch::NoGradGuard ng;
+    return model->stepForward(t, h, bias.numel() > 0 ? bias : torch::Tensor(), {}, false);
+  }
+
+  static torch::autograd::tensor_list backward(torch::autograd::AutogradContext* ctx, torch::autograd::tensor_list grads) {
+    auto* model = reinterpret_cast<LaresReasonerImpl*>(ctx->saved_data["self"].toInt());
+    auto saved = ctx->get_saved_variables();
+    auto t = saved[0].detach().requires_grad_(true);
+    auto h = saved[1].detach().requires_grad_(true);
+    at::Generator gen = deviceGenerator(t);
+    torch::Tensor now;
+    {
+      std::lock_guard<std::mutex> lock(gen.mutex());
+      now = gen.get_state();
+      gen.set_state(ctx->saved_data["rng"].toTensor());
+    }
+    torch::Tensor out;
+    {
+      torch::AutoGradMode enable(true);
+      out = model->stepForward(t, h, saved[2].numel() > 0 ? saved[2] : torch::Tensor(), {}, false);
+    }
+    {
+      std::lock_guard<std::mutex> lock(gen.mutex());
+      gen.set_state(now);
+    }
+    torch::autograd::backward({out}, {grads[0]});
+    return {t.grad(), h.grad(), torch::Tensor(), torch::Tensor()};
+  }
+};
 
 // ---------------------------------------------------------------- step sampler
 
@@ -80,7 +131,6 @@ std::pair<torch::Tensor, std::vector<bool>> PositiveIndex::positives(const Batch
   const int64_t* up = users.data_ptr<int64_t>();
   std::vector<TrainUnit> chosen(static_cast<size_t>(B));
   std::vector<bool> found(static_cast<size_t>(B), false);
-  bool anyFallback = false;
   for (int64_t b = 0; b < B; ++b) {
     const auto& list = samplesFor(static_cast<int>(tp[b]));
     const size_t n = list.size();
@@ -90,8 +140,6 @@ std::pair<torch::Tensor, std::vector<bool>> PositiveIndex::positives(const Batch
     if (n > 0 && list[j].user != up[b]) {
       chosen[static_cast<size_t>(b)] = list[j];
       found[static_cast<size_t>(b)] = true;
-    } else {
-      anyFallback = true;
     }
   }
   // Rows without a positive reuse their own input; build the others from the index.
@@ -102,21 +150,26 @@ std::pair<torch::Tensor, std::vector<bool>> PositiveIndex::positives(const Batch
       rowsWithPositive.push_back(static_cast<int64_t>(units.size()));
       units.push_back(chosen[static_cast<size_t>(b)]);
     }
-  auto xItems = batch.items.to(torch::kCPU);
-  int W = static_cast<int>(xItems.size(1));
+  auto xItems = batch.items.to(torch::kCPU).contiguous();
+  const int64_t Wx = xItems.size(1);
+  int64_t W = Wx;
   torch::Tensor posItems;
   if (!units.empty()) {
-    Batch pb = builder.trainBatch(units, rowsWithPositive, TargetMode::Last);
-    posItems = pb.items;
-    W = std::max(W, static_cast<int>(posItems.size(1)));
+    posItems = builder.trainBatch(units, rowsWithPositive, TargetMode::Last).items.contiguous();
+    W = std::max(W, posItems.size(1));
   }
   auto out = torch::zeros({B, W}, torch::kLong);
+  int64_t* op = out.data_ptr<int64_t>();
+  const int64_t* xp = xItems.data_ptr<int64_t>();
+  const int64_t* pp = posItems.defined() ? posItems.data_ptr<int64_t>() : nullptr;
+  const int64_t Wp = posItems.defined() ? posItems.size(1) : 0;
   int64_t next = 0;
-  for (int64_t b = 0; b < B; ++b) {
-    auto row = found[static_cast<size_t>(b)] ? posItems[next++] : xItems[b];
-    out[b].narrow(0, W - row.size(0), row.size(0)).copy_(row);
+  for (int64_t b = 0; b < B; ++b) {  // right-align each row (left padding)
+    const bool pos = found[static_cast<size_t>(b)];
+    const int64_t w = pos ? Wp : Wx;
+    const int64_t* src = pos ? pp + (next++) * Wp : xp + b * Wx;
+    std::copy(src, src + w, op + b * W + (W - w));
   }
-  (void)anyFallback;
   return {out.to(batch.items.device()), found};
 }
 
@@ -144,6 +197,7 @@ LaresOptions LaresOptions::fromConfig(const RunConfig& cfg) {
   o.tlaTemperature = cfg.getDouble(QStringLiteral("train.tla_temperature"));
   o.slaTemperature = cfg.getDouble(QStringLiteral("train.sla_temperature"));
   o.tlaCosine = cfg.getString(QStringLiteral("train.tla_similarity")) == QLatin1String("cosine");
+  o.recomputeSteps = cfg.getBool(QStringLiteral("model.reasoner.recompute_steps"));
   return o;
 }
 
@@ -213,6 +267,21 @@ torch::Tensor LaresReasonerImpl::applyCore(const torch::Tensor& x, const torch::
   return lastOnlyAtEnd ? y.narrow(1, y.size(1) - 1, 1) : y;
 }
 
+torch::Tensor LaresReasonerImpl::stepForward(const torch::Tensor& t, const torch::Tensor& h, const torch::Tensor& bias,
+                                             const AttentionHooks& hooks, bool lastOnly) {
+  torch::Tensor mixed;
+  switch (opt_.combine) {
+    case LaresOptions::Combine::Add: mixed = (t + h) * 0.5; break;
+    case LaresOptions::Combine::Concat: mixed = concat_(torch::cat({t, h}, -1)); break;
+    case LaresOptions::Combine::Gated: {
+      auto g = torch::sigmoid(gatedW_);
+      mixed = g * t + (1 - g) * h;
+      break;
+    }
+  }
+  return applyCore(stepNorm_(mixed), bias, hooks, lastOnly);
+}
+
 torch::Tensor LaresReasonerImpl::combineStreams(const torch::Tensor& perStream, const torch::Tensor& gate) const {
   // perStream [n, M, d]; gate [n, M] or undefined.
   if (opt_.streams == 1) return perStream.select(1, 0);
@@ -271,19 +340,13 @@ LaresPass LaresReasonerImpl::recur(const torch::Tensor& items, int positionOffse
     const int64_t n = active[s - 1] * M;
     auto t = n == T.size(0) ? T : T.narrow(0, 0, n);
     auto h = n == H.size(0) ? H : H.narrow(0, 0, n);
-    torch::Tensor mixed;
-    switch (opt_.combine) {
-      case LaresOptions::Combine::Add: mixed = (t + h) * 0.5; break;
-      case LaresOptions::Combine::Concat: mixed = concat_(torch::cat({t, h}, -1)); break;
-      case LaresOptions::Combine::Gated: {
-        auto g = torch::sigmoid(gatedW_);
-        mixed = g * t + (1 - g) * h;
-        break;
-      }
-    }
     auto b = bias.defined() && n != bias.size(0) ? bias.narrow(0, 0, n) : bias;
     const bool lastOnly = lastOnlyAtEnd && s == K;
-    auto out = applyCore(stepNorm_(mixed), b, hooks, lastOnly);
+    const bool recompute = opt_.recomputeSteps && is_training() && torch::GradMode::is_enabled() && !hooks.weights;
+    // (autograd functions take defined tensors only: no bias = an empty placeholder)
+    auto out = recompute ? RecomputedStep::apply(t, h, b.defined() ? b : torch::empty({0}, h.options()),
+                                                 reinterpret_cast<int64_t>(this))
+                         : stepForward(t, h, b, hooks, lastOnly);
     if (hooks.weights) pass.attentionStepMarks.push_back(static_cast<int>(hooks.weights->size()));
     auto last = out.select(1, out.size(1) - 1).reshape({active[s - 1], M, -1});
     pass.streamSteps.push_back(last);

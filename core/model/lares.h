@@ -68,6 +68,7 @@ struct LaresOptions {
   double tlaWeight = 0.1, slaWeight = 0.5;
   double tlaTemperature = 1.0, slaTemperature = 1.0;
   bool tlaCosine = false;
+  bool recomputeSteps = true;  ///< training: recompute each step's core block in backward
   static LaresOptions fromConfig(const RunConfig& cfg);
 };
 
@@ -127,6 +128,11 @@ class LaresReasonerImpl : public RecommenderImpl {
   const LaresOptions& options() const { return opt_; }
   const Encoder& encoder() const { return encoder_; }
   int streams() const { return opt_.streams; }
+
+  /// One reasoning step on state t and encoded items h (rows already folded):
+  /// C(LN(f(t, h))); [n, W, d], or [n, 1, d] with lastOnly.
+  torch::Tensor stepForward(const torch::Tensor& t, const torch::Tensor& h, const torch::Tensor& bias,
+                            const AttentionHooks& hooks, bool lastOnly);
 
   /// The SPT loss parts on precomputed representations (exposed for tests):
   /// TLA = InfoNCE(p_view2, p_pos); SLA = InfoNCE(t_b[:, -1], t_k[:, -1]).

@@ -315,6 +315,15 @@ ConfigSchema::ConfigSchema() {
     k.appliesTo = kLares;
     k.advanced = true;
   }
+  {
+    ConfigKey& k = b.boolean("model.reasoner.recompute_steps", true, "Recompute steps in backward",
+                             "Training keeps only each reasoning step's input and recomputes the core block "
+                             "during the backward pass (same dropout masks, identical gradients): memory no "
+                             "longer grows with the sampled depth, for about a third more core-block compute. "
+                             "Off keeps every activation (faster, more memory).");
+    k.appliesTo = kLares;
+    k.advanced = true;
+  }
   b.choice("model.reasoner.aggregate", "gate", {QStringLiteral("gate"), QStringLiteral("mean")}, "Stream aggregation",
            "How the streams' outputs are combined: gate = a softmax gate computed from h₀ (PLR's mixture of "
            "reasoning streams, default) or mean = a plain average (the w/o MoRS ablation).")

@@ -9,6 +9,7 @@
 #include "test_main.h"
 
 #include <cmath>
+#include <map>
 #include <numeric>
 
 using namespace rr;
@@ -85,6 +86,41 @@ class LaresTest : public QObject {
     LaresPass p = a->recur(batch.items, batch.positionOffset(), std::vector<int64_t>(6, batch.size()));
     QCOMPARE(p.steps.size(), size_t(6));
     QVERIFY(torch::allclose(p.steps.back(), z6));
+  }
+
+  void recomputedStepsGiveTheSameGradients() {
+    // Same weights, same seed, dropout on: keeping or recomputing step activations must give
+    // the same loss and gradients (the recomputation replays the forward's dropout masks).
+    RunConfig on = tinyConfig(), off = tinyConfig();
+    on.set("model.reasoner.recompute_steps", true);
+    off.set("model.reasoner.recompute_steps", false);
+    on.set("model.dropout", 0.3);
+    off.set("model.dropout", 0.3);
+    auto a = makeModel(on), b = makeModel(off);
+    {
+      torch::NoGradGuard ng;
+      auto src = a->named_parameters();
+      for (auto& p : b->named_parameters()) p.value().copy_(src[p.key()]);
+    }
+    Batch batch = tinyBatch();
+    auto run = [&](LaresReasonerImpl& m) {
+      m.train();
+      m.zero_grad();
+      torch::manual_seed(21);
+      auto out = m.loss(batch, LossContext{});
+      out.total.backward();
+      std::map<std::string, torch::Tensor> g;
+      for (auto& p : m.named_parameters())
+        if (p.value().grad().defined()) g[p.key()] = p.value().grad().clone();
+      return std::make_pair(out.total.item<double>(), g);
+    };
+    auto [la, ga] = run(*a);
+    auto [lb, gb] = run(*b);
+    QVERIFY(std::abs(la - lb) < 1e-5);
+    QCOMPARE(ga.size(), gb.size());
+    QVERIFY(ga.size() > 10);
+    for (const auto& [name, g] : ga)
+      QVERIFY2(torch::allclose(g, gb[name], 1e-4, 1e-6), name.c_str());
   }
 
   void samplerMeanAndCap_data() {

@@ -73,6 +73,7 @@ const KeySpec kSpec[] = {
     {"model.reasoner.sampler", "E", "\"lognormal_poisson\"", "reasoner", NA, NA, "lognormal_poisson|constant|uniform", kLH},
     {"model.reasoner.sampler_sigma", "D", "0.5", "reasoner", 0, 5, "", kLH},
     {"model.reasoner.max_steps_factor", "D", "3.0", "reasoner", 1, 20, "", kLH},
+    {"model.reasoner.recompute_steps", "B", "true", "reasoner", NA, NA, "", kLH},
     {"model.reasoner.aggregate", "E", "\"gate\"", "reasoner", NA, NA, "gate|mean", kPH},
     {"model.reasoner.inference", "E", "\"dual\"", "reasoner", NA, NA, "dual|reasoning", "r:plr"},
     {"model.reasoner.rep_dropout", "D", "0.3", "reasoner", 0, 0.95, "", kPH},
