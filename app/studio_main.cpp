@@ -4,6 +4,7 @@
 #include "core/errors.h"
 #include "core/runtime.h"
 #include "views/curves_panel.h"
+#include "views/analysis/analysis_panels.h"
 #include "views/latency_probe.h"
 #include "views/main_window.h"
 #include "views/runs_panel.h"
@@ -79,6 +80,7 @@ int main(int argc, char** argv) {
   p.process(app);
 
   const QString dir = p.positionalArguments().value(0, defaultProject());
+  rr::views::registerAnalysisPanels();  // before the window: it docks every registered panel
   rr::views::MainWindow window;
   const bool automated = p.isSet(QStringLiteral("capture")) || p.isSet(QStringLiteral("measure-latency"));
   if (automated) {

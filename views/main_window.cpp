@@ -1,5 +1,8 @@
 #include "views/main_window.h"
 
+#include "views/analysis/analysis_panels.h"
+#include "views/report/report_writer.h"
+
 #include "core/errors.h"
 #include "core/jobs/import_job.h"
 #include "core/jobs/train_job.h"
@@ -220,6 +223,7 @@ void MainWindow::buildActions() {
   exportMenu->addAction(tr("Current &chart (PNG, SVG, PDF, CSV)…"), QKeySequence(Qt::CTRL | Qt::Key_E), curvesPanel_,
                         &CurvesPanel::exportCurrentChart);
   exportMenu->addAction(tr("&Runs table as CSV…"), QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_E), this, &MainWindow::exportRunsCsv);
+  exportMenu->addAction(tr("&Report (PDF)…"), QKeySequence(Qt::CTRL | Qt::Key_R), this, &MainWindow::exportReport);
   file->addSeparator();
   file->addAction(tr("&Preferences…"), QKeySequence::Preferences, this, &MainWindow::showPreferences);
   file->addSeparator();
@@ -264,6 +268,25 @@ void MainWindow::buildActions() {
     target->addAction(d->toggleViewAction());
   }
   viewMenu_->addSeparator();
+  // Presentation mode: a registered panel full-screen with large fonts (Esc or F11 closes it).
+  QMenu* present = viewMenu_->addMenu(tr("&Present"));
+  for (const PanelInfo& info : registeredPanels())
+    present->addAction(info.title, this, [this, id = info.id] { openPresentation(id, *context_); });
+  QAction* presentFocused = viewMenu_->addAction(tr("Present &focused panel"), QKeySequence(Qt::Key_F11), this, [this] {
+    for (QWidget* w = QApplication::focusWidget(); w; w = w->parentWidget()) {
+      if (auto* dock = qobject_cast<QDockWidget*>(w)) {
+        const QString id = docks_.key(dock);
+        for (const PanelInfo& info : registeredPanels())
+          if (info.id == id) {
+            openPresentation(id, *context_);
+            return;
+          }
+      }
+    }
+    statusBar()->showMessage(tr("Click into an analysis panel first, or pick one in View → Present"), 5000);
+  });
+  presentFocused->setEnabled(!registeredPanels().isEmpty());
+  present->setEnabled(!registeredPanels().isEmpty());
   viewMenu_->addAction(tr("&Reset layout"), this, &MainWindow::resetLayout);
 
   QMenu* help = menuBar()->addMenu(tr("&Help"));
@@ -678,6 +701,24 @@ void MainWindow::importDataset() {
   if (wizard.exec() != QDialog::Accepted) return;
   const qint64 handle = runner_.submit(std::make_unique<ImportJob>(wizard.request()));
   importDefaults_.insert(handle, {wizard.maxLength(), wizard.split()});
+}
+
+void MainWindow::exportReport() {
+  if (projectDir().isEmpty()) return;
+  const QString path = QFileDialog::getSaveFileName(this, tr("Export report"), QStringLiteral("report.pdf"), tr("PDF (*.pdf)"));
+  if (path.isEmpty()) return;
+  ReportOptions options;
+  options.projectDir = projectDir();
+  for (qint64 id : selected_) options.runIds.append(id);  // none selected: every completed run
+  QApplication::setOverrideCursor(Qt::WaitCursor);
+  try {
+    const int pages = writeReport(options, path);
+    QApplication::restoreOverrideCursor();
+    statusBar()->showMessage(tr("Report written: %1 (%2 pages)").arg(path).arg(pages), 8000);
+  } catch (const rr::Error& e) {
+    QApplication::restoreOverrideCursor();
+    QMessageBox::warning(this, tr("Export report"), e.message());
+  }
 }
 
 void MainWindow::exportRunsCsv() {

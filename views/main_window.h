@@ -125,6 +125,7 @@ class MainWindow : public QMainWindow {
   void togglePauseSelected();
   void stopSelected();
   void exportRunsCsv();
+  void exportReport();
   void showPreferences();
   /// Explorer and configuration at readable widths, curves taking the rest, runs below them.
   void applyDefaultDockSizes();
