@@ -1,3 +1,4 @@
+#include "app/cli/cli_options.h"
 #include "app/cli/analysis_commands.h"
 
 #include "core/analysis/analysis_job.h"
@@ -22,16 +23,6 @@
 namespace rr::cli {
 
 namespace {
-
-QCommandLineOption opt(const QString& name, const QString& help, const QString& value = {}) {
-  return value.isEmpty() ? QCommandLineOption(name, help) : QCommandLineOption(name, help, value);
-}
-
-QString required(QCommandLineParser& p, const QString& name) {
-  const QString v = p.value(name);
-  if (v.isEmpty()) throw UsageError(QStringLiteral("--%1 is required").arg(name));
-  return v;
-}
 
 QVector<qint64> runIds(const QString& text, const QString& option) {
   QVector<qint64> ids;

@@ -1,3 +1,4 @@
+#include "app/cli/cli_options.h"
 #include "app/cli/cli.h"
 
 #include "app/cli/analysis_commands.h"
@@ -44,16 +45,6 @@ struct Command {
   std::function<void(QCommandLineParser&)> options;
   std::function<int(QCommandLineParser&, Context&)> run;
 };
-
-QCommandLineOption opt(const QString& name, const QString& help, const QString& value = {}) {
-  return value.isEmpty() ? QCommandLineOption(name, help) : QCommandLineOption(name, help, value);
-}
-
-QString required(QCommandLineParser& p, const QString& name) {
-  const QString v = p.value(name);
-  if (v.isEmpty()) throw UsageError(QStringLiteral("--%1 is required").arg(name));
-  return v;
-}
 
 qint64 runIdArg(QCommandLineParser& p) {
   bool ok = false;
