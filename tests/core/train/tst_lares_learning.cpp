@@ -5,21 +5,12 @@
 #include "core/model/lares.h"
 #include "core/train/grpo.h"
 #include "test_main.h"
+#include "train_fixtures.h"
 
 #include <QTemporaryDir>
 
 using namespace rr;
 
-namespace {
-
-struct NullHooks : TrainHooks {
-  void checkCancel() override {}
-  void batchProgress(const std::string&, int, int, int64_t, int64_t, double) override {}
-  void metric(const std::string&, int64_t, int, const QString&, double) override {}
-  void message(const QString&) override {}
-};
-
-}  // namespace
 
 class LaresLearningTest : public QObject {
   Q_OBJECT

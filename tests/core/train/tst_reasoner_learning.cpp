@@ -10,19 +10,13 @@
 #include "core/model/recommender.h"
 #include "core/train/trainer.h"
 #include "test_main.h"
+#include "train_fixtures.h"
 
 #include <QTemporaryDir>
 
 using namespace rr;
 
 namespace {
-struct NullHooks : TrainHooks {
-  void checkCancel() override {}
-  void batchProgress(const std::string&, int, int, int64_t, int64_t, double) override {}
-  void metric(const std::string&, int64_t, int, const QString&, double) override {}
-  void message(const QString&) override {}
-};
-
 struct Fixture {
   SequenceData data;
   DataSplit split;

@@ -7,6 +7,7 @@
 #include "core/train/trainer.h"
 #include "core/errors.h"
 #include "test_main.h"
+#include "train_fixtures.h"
 
 #include <limits>
 
@@ -16,14 +17,6 @@
 using namespace rr;
 
 namespace {
-struct NullHooks : TrainHooks {
-  QStringList messages;
-  void checkCancel() override {}
-  void batchProgress(const std::string&, int, int, int64_t, int64_t, double) override {}
-  void metric(const std::string&, int64_t, int, const QString&, double) override {}
-  void message(const QString& m) override { messages << m; }
-};
-
 /// Test Recall@10 of ranking by training-set popularity.
 double popularityRecall(const SequenceData& data, const DataSplit& split, const BatchBuilder& builder) {
   auto counts = torch::zeros({data.numItems + 1});
