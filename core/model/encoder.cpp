@@ -39,15 +39,10 @@ torch::Tensor EncoderImpl::applyLayer(torch::nn::Module&, const torch::Tensor&, 
 
 SasrecEncoderImpl::SasrecEncoderImpl(BackboneSpec spec, bool causal, int extraRows)
     : EncoderImpl(std::move(spec)), causal_(causal), tableRows_(spec_.numItems + 1 + extraRows) {
-  const int d = spec_.layer.d;
-  itemEmb = register_module("item_emb", torch::nn::Embedding(torch::nn::EmbeddingOptions(tableRows_, d).padding_idx(0)));
-  posEmb = register_module("pos_emb", torch::nn::Embedding(spec_.maxLen, d));
-  embLn = register_module("emb_ln", torch::nn::LayerNorm(torch::nn::LayerNormOptions({d}).eps(1e-12)));
-  embDrop = register_module("emb_drop", torch::nn::Dropout(spec_.layer.dropout));
+  stem.registerOn(*this, spec_, tableRows_);
   layers = register_module("layers", makeLayers(spec_.layers));
   initWeights(*this, spec_.layer.initStd);
-  torch::NoGradGuard ng;
-  itemEmb->weight[0].zero_();
+  stem.zeroPadding();
 }
 
 torch::nn::ModuleList SasrecEncoderImpl::makeLayers(int count) const {
@@ -65,11 +60,26 @@ torch::Tensor SasrecEncoderImpl::applyLayer(torch::nn::Module& layer, const torc
   return static_cast<TransformerLayerImpl&>(layer).forward(x, bias, hooks);
 }
 
-torch::Tensor SasrecEncoderImpl::embed(const torch::Tensor& items, int positionOffset) {
+void EmbeddingStem::registerOn(torch::nn::Module& owner, const BackboneSpec& spec, int64_t tableRows) {
+  const int d = spec.layer.d;
+  itemEmb = owner.register_module("item_emb", torch::nn::Embedding(torch::nn::EmbeddingOptions(tableRows, d).padding_idx(0)));
+  posEmb = owner.register_module("pos_emb", torch::nn::Embedding(spec.maxLen, d));
+  embLn = owner.register_module("emb_ln", torch::nn::LayerNorm(torch::nn::LayerNormOptions({d}).eps(1e-12)));
+  embDrop = owner.register_module("emb_drop", torch::nn::Dropout(spec.layer.dropout));
+}
+
+void EmbeddingStem::zeroPadding() {
+  torch::NoGradGuard ng;
+  itemEmb->weight[0].zero_();
+}
+
+torch::Tensor EmbeddingStem::operator()(const torch::Tensor& items, int positionOffset) {
   const int64_t W = items.size(1);
   auto pos = torch::arange(positionOffset, positionOffset + W, items.options());
   return embDrop(embLn(itemEmb(items) + posEmb(pos).unsqueeze(0)));
 }
+
+torch::Tensor SasrecEncoderImpl::embed(const torch::Tensor& items, int positionOffset) { return stem(items, positionOffset); }
 
 torch::Tensor SasrecEncoderImpl::encode(const torch::Tensor& items, int positionOffset,
                                         const EncodeOptions& options) {
@@ -85,7 +95,7 @@ torch::Tensor SasrecEncoderImpl::encode(const torch::Tensor& items, int position
   return x;
 }
 
-torch::Tensor SasrecEncoderImpl::itemTable() { return itemEmb->weight.narrow(0, 0, spec_.numItems + 1); }
+torch::Tensor SasrecEncoderImpl::itemTable() { return stem.itemEmb->weight.narrow(0, 0, spec_.numItems + 1); }
 
 double SasrecEncoderImpl::flopsPerSequence(double L) const {
   return spec_.layers * transformerLayerFlops(spec_.layer, L, L);

@@ -61,6 +61,21 @@ class EncoderImpl : public torch::nn::Module {
 };
 using Encoder = std::shared_ptr<EncoderImpl>;
 
+/// \brief The input stem SASRec, BERT4Rec and FMLP-Rec share: LN(item + position embedding),
+/// then dropout. Its modules are registered on the owning encoder as item_emb, pos_emb, emb_ln
+/// and emb_drop (the names checkpoints hold).
+struct EmbeddingStem {
+  torch::nn::Embedding itemEmb{nullptr}, posEmb{nullptr};
+  torch::nn::LayerNorm embLn{nullptr};
+  torch::nn::Dropout embDrop{nullptr};
+  /// tableRows: N+1, or more with extra rows such as BERT4Rec's [MASK].
+  void registerOn(torch::nn::Module& owner, const BackboneSpec& spec, int64_t tableRows);
+  /// Zeroes the padding row; call after the owner's weight initialisation.
+  void zeroPadding();
+  /// [B,W] item ids at positions positionOffset.. -> [B,W,d].
+  torch::Tensor operator()(const torch::Tensor& items, int positionOffset);
+};
+
 /// \brief SASRec (RecBole form): LN(item + position embedding), dropout, L causal post-LN
 /// Transformer layers (pre-LN configurable).
 class SasrecEncoderImpl : public EncoderImpl {
@@ -77,9 +92,7 @@ class SasrecEncoderImpl : public EncoderImpl {
   torch::Tensor applyLayer(torch::nn::Module& layer, const torch::Tensor& x,
                            const torch::Tensor& bias, const AttentionHooks& hooks) override;
 
-  torch::nn::Embedding itemEmb{nullptr}, posEmb{nullptr};
-  torch::nn::LayerNorm embLn{nullptr};
-  torch::nn::Dropout embDrop{nullptr};
+  EmbeddingStem stem;
   torch::nn::ModuleList layers{nullptr};
 
  protected:

@@ -38,15 +38,10 @@ torch::Tensor padToMaxLen(const torch::Tensor& items, int maxLen) {
 }
 
 FmlpEncoderImpl::FmlpEncoderImpl(BackboneSpec spec) : EncoderImpl(std::move(spec)) {
-  const int d = spec_.layer.d;
-  itemEmb = register_module("item_emb", torch::nn::Embedding(torch::nn::EmbeddingOptions(spec_.numItems + 1, d).padding_idx(0)));
-  posEmb = register_module("pos_emb", torch::nn::Embedding(spec_.maxLen, d));
-  embLn = register_module("emb_ln", torch::nn::LayerNorm(torch::nn::LayerNormOptions({d}).eps(1e-12)));
-  embDrop = register_module("emb_drop", torch::nn::Dropout(spec_.layer.dropout));
+  stem.registerOn(*this, spec_, spec_.numItems + 1);
   layers = register_module("layers", makeLayers(spec_.layers));
   initWeights(*this, spec_.layer.initStd);
-  torch::NoGradGuard ng;
-  itemEmb->weight[0].zero_();
+  stem.zeroPadding();
 }
 
 torch::nn::ModuleList FmlpEncoderImpl::makeLayers(int count) const {
@@ -64,11 +59,7 @@ torch::Tensor FmlpEncoderImpl::applyLayer(torch::nn::Module& layer, const torch:
   return static_cast<FilterLayerImpl&>(layer).forward(x);
 }
 
-torch::Tensor FmlpEncoderImpl::embed(const torch::Tensor& items, int positionOffset) {
-  const int64_t W = items.size(1);
-  auto pos = torch::arange(positionOffset, positionOffset + W, items.options());
-  return embDrop(embLn(itemEmb(items) + posEmb(pos).unsqueeze(0)));
-}
+torch::Tensor FmlpEncoderImpl::embed(const torch::Tensor& items, int positionOffset) { return stem(items, positionOffset); }
 
 torch::Tensor FmlpEncoderImpl::encode(const torch::Tensor& items, int, const EncodeOptions& options) {
   const int64_t W = items.size(1);
@@ -79,7 +70,7 @@ torch::Tensor FmlpEncoderImpl::encode(const torch::Tensor& items, int, const Enc
   return x.narrow(1, x.size(1) - W, W);
 }
 
-torch::Tensor FmlpEncoderImpl::itemTable() { return itemEmb->weight; }
+torch::Tensor FmlpEncoderImpl::itemTable() { return stem.itemEmb->weight; }
 
 double FmlpEncoderImpl::flopsPerSequence(double) const {
   // The filter always runs over max_len positions.

@@ -47,9 +47,7 @@ class FmlpEncoderImpl : public EncoderImpl {
   torch::Tensor applyLayer(torch::nn::Module& layer, const torch::Tensor& x, const torch::Tensor& bias,
                            const AttentionHooks& hooks) override;
 
-  torch::nn::Embedding itemEmb{nullptr}, posEmb{nullptr};
-  torch::nn::LayerNorm embLn{nullptr};
-  torch::nn::Dropout embDrop{nullptr};
+  EmbeddingStem stem;
   torch::nn::ModuleList layers{nullptr};
 };
 

@@ -94,39 +94,24 @@ torch::Tensor rawNN(const torch::Tensor& a, const torch::Tensor& b) {
 
 torch::Tensor transposed(const torch::Tensor& t) { return t.transpose(-2, -1).contiguous(); }
 
-// C = A·Bᵀ: dA = dC·B, dB = dCᵀ·A.
-struct MatmulNT : public torch::autograd::Function<MatmulNT> {
-  static torch::Tensor forward(AutogradContext* ctx, const torch::Tensor& a, const torch::Tensor& b) {
+// C = A·Bᵀ (transB): dA = dC·B,  dB = dCᵀ·A.
+// C = A·B:            dA = dC·Bᵀ, dB = Aᵀ·dC.
+struct SmallMatmul : public torch::autograd::Function<SmallMatmul> {
+  static torch::Tensor forward(AutogradContext* ctx, const torch::Tensor& a, const torch::Tensor& b, bool transB) {
     ctx->save_for_backward({a, b});
-    return rawNT(a, b);
+    ctx->saved_data["transB"] = transB;
+    return transB ? rawNT(a, b) : rawNN(a, b);
   }
   static tensor_list backward(AutogradContext* ctx, tensor_list grads) {
     auto saved = ctx->get_saved_variables();
     const auto& a = saved[0];
     const auto& b = saved[1];
+    const bool transB = ctx->saved_data["transB"].toBool();
     const auto g = grads[0].contiguous();
     torch::Tensor da, db;
-    if (ctx->needs_input_grad(0)) da = rawNN(g, b);
-    if (ctx->needs_input_grad(1)) db = rawNN(transposed(g), a);
-    return {da, db};
-  }
-};
-
-// C = A·B: dA = dC·Bᵀ, dB = Aᵀ·dC.
-struct MatmulNN : public torch::autograd::Function<MatmulNN> {
-  static torch::Tensor forward(AutogradContext* ctx, const torch::Tensor& a, const torch::Tensor& b) {
-    ctx->save_for_backward({a, b});
-    return rawNN(a, b);
-  }
-  static tensor_list backward(AutogradContext* ctx, tensor_list grads) {
-    auto saved = ctx->get_saved_variables();
-    const auto& a = saved[0];
-    const auto& b = saved[1];
-    const auto g = grads[0].contiguous();
-    torch::Tensor da, db;
-    if (ctx->needs_input_grad(0)) da = rawNT(g, b);
-    if (ctx->needs_input_grad(1)) db = rawNN(transposed(a), g);
-    return {da, db};
+    if (ctx->needs_input_grad(0)) da = transB ? rawNN(g, b) : rawNT(g, b);
+    if (ctx->needs_input_grad(1)) db = transB ? rawNN(transposed(g), a) : rawNN(transposed(a), g);
+    return {da, db, torch::Tensor()};
   }
 };
 
@@ -142,13 +127,13 @@ torch::Tensor unflatten(const torch::Tensor& c, const torch::Tensor& a) {
 torch::Tensor batchedMatmulNT(const torch::Tensor& a, const torch::Tensor& b) {
   if (!useKernel(a, b, a.size(-2) * a.size(-1) * b.size(-2)) || a.sizes().slice(0, a.dim() - 2) != b.sizes().slice(0, b.dim() - 2))
     return torch::matmul(a, b.transpose(-2, -1));
-  return unflatten(MatmulNT::apply(flat3(a), flat3(b)), a);
+  return unflatten(SmallMatmul::apply(flat3(a), flat3(b), true), a);
 }
 
 torch::Tensor batchedMatmulNN(const torch::Tensor& a, const torch::Tensor& b) {
   if (!useKernel(a, b, a.size(-2) * a.size(-1) * b.size(-1)) || a.sizes().slice(0, a.dim() - 2) != b.sizes().slice(0, b.dim() - 2))
     return torch::matmul(a, b);
-  return unflatten(MatmulNN::apply(flat3(a), flat3(b)), a);
+  return unflatten(SmallMatmul::apply(flat3(a), flat3(b), false), a);
 }
 
 }  // namespace rr

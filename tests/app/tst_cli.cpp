@@ -1,6 +1,6 @@
 // The command-line contract: exit codes, one-line errors naming the key or file:line, the
 // --summary JSON, runs/export/evaluate/resume on a tiny synthetic project.
-#include "app/cli/cli.h"
+#include "cli_fixture.h"
 #include "test_main.h"
 
 #include <QFile>
@@ -10,18 +10,6 @@
 #include <QTemporaryDir>
 
 namespace {
-struct Result {
-  int code = 0;
-  QString out, err;
-};
-
-Result cli(QStringList args) {
-  args.prepend("reasonrec");
-  Result r;
-  QTextStream out(&r.out), err(&r.err);
-  r.code = rr::cli::run(args, out, err, false);
-  return r;
-}
 
 const QStringList kTiny{"--set", "data.max_len=10", "--set", "model.d=16", "--set", "train.epochs=2",
                         "--set", "train.batch_size=64", "--threads", "1"};
@@ -48,7 +36,7 @@ class CliTest : public QObject {
     QFETCH(QStringList, args);
     QFETCH(int, code);
     QFETCH(QString, mentions);
-    const Result r = cli(args);
+    const CliResult r = cli(args);
     QCOMPARE(r.code, code);
     QVERIFY2((r.out + r.err).contains(mentions), qPrintable(r.out + r.err));
   }
@@ -65,7 +53,7 @@ class CliTest : public QObject {
     QFETCH(QString, assignment);
     QFETCH(QString, key);
     QTemporaryDir dir;
-    const Result r = cli({"train", "--project", dir.path(), "--data", kData, "--set", assignment});
+    const CliResult r = cli({"train", "--project", dir.path(), "--data", kData, "--set", assignment});
     QCOMPARE(r.code, 2);
     QCOMPARE(r.err.count('\n'), 1);
     QVERIFY2(r.err.contains(key), qPrintable(r.err));
@@ -78,7 +66,7 @@ class CliTest : public QObject {
     QVERIFY(f.open(QIODevice::WriteOnly));
     f.write("user_id:token\titem_id:token\ttimestamp:float\nu1\ti1\t1\nu1\ti2\tnot-a-time\n");
     f.close();
-    const Result r = cli({"train", "--project", dir.filePath("p"), "--data", path});
+    const CliResult r = cli({"train", "--project", dir.filePath("p"), "--data", path});
     QCOMPARE(r.code, 3);
     QVERIFY2(r.err.contains(path + ":3"), qPrintable(r.err));
   }
@@ -87,7 +75,7 @@ class CliTest : public QObject {
     QTemporaryDir dir;
     const QString project = dir.filePath("proj");
     const QString summary = dir.filePath("summary.json");
-    Result r = cli(QStringList{"train", "--project", project, "--data", kData, "--summary", summary} + kTiny);
+    CliResult r = cli(QStringList{"train", "--project", project, "--data", kData, "--summary", summary} + kTiny);
     QCOMPARE(r.code, 0);
     QVERIFY2(r.out.contains("ndcg@10"), qPrintable(r.out));
     QFile f(summary);
@@ -135,7 +123,7 @@ class CliTest : public QObject {
   void benchWritesTheContractFields() {
     QTemporaryDir dir;
     const QString summary = dir.filePath("bench.json");
-    const Result r = cli({"bench", "--data", kData, "--seconds", "0.5", "--threads", "1", "--summary", summary,
+    const CliResult r = cli({"bench", "--data", kData, "--seconds", "0.5", "--threads", "1", "--summary", summary,
                           "--set", "model.d=16", "--set", "data.max_len=10"});
     QCOMPARE(r.code, 0);
     QFile f(summary);

@@ -1,6 +1,6 @@
 // `reasonrec analyze`, `compare`, `sweep` and `export --report` on a tiny synthetic project,
 // in-process: exit codes, the --summary JSON, errors naming the parameter, the report PDF.
-#include "app/cli/cli.h"
+#include "cli_fixture.h"
 #include "test_main.h"
 
 #include <QApplication>
@@ -13,18 +13,6 @@
 #include <QTemporaryDir>
 
 namespace {
-struct Result {
-  int code = 0;
-  QString out, err;
-};
-
-Result cli(QStringList args) {
-  args.prepend("reasonrec");
-  Result r;
-  QTextStream out(&r.out), err(&r.err);
-  r.code = rr::cli::run(args, out, err, false);
-  return r;
-}
 
 QJsonObject readJson(const QString& path) {
   QFile f(path);
@@ -65,7 +53,7 @@ class CliAnalysisTest : public QObject {
     QFETCH(QStringList, params);
     QFETCH(QString, printed);
     const QString summary = dir_.filePath(kind + ".json");
-    const Result r = cli(QStringList{"analyze", "--project", project_, "--run", "1,2", "--kind", kind, "--threads", "1",
+    const CliResult r = cli(QStringList{"analyze", "--project", project_, "--run", "1,2", "--kind", kind, "--threads", "1",
                                      "--summary", summary} + params);
     QVERIFY2(r.code == 0, qPrintable(r.err));
     QVERIFY2(r.out.contains(printed), qPrintable(r.out));
@@ -77,7 +65,7 @@ class CliAnalysisTest : public QObject {
   }
 
   void analyzeErrors() {
-    Result r = cli({"analyze", "--project", project_, "--run", "1", "--kind", "oracle", "--param", "repetitions=3"});
+    CliResult r = cli({"analyze", "--project", project_, "--run", "1", "--kind", "oracle", "--param", "repetitions=3"});
     QCOMPARE(r.code, 2);
     QVERIFY2(r.err.startsWith("error: repetitions:"), qPrintable(r.err));
     r = cli({"analyze", "--project", project_, "--run", "1", "--kind", "magic"});
@@ -92,7 +80,7 @@ class CliAnalysisTest : public QObject {
   }
 
   void compareFormats() {
-    Result r = cli({"compare", "--project", project_, "--run", "1,2", "--baseline", "1"});
+    CliResult r = cli({"compare", "--project", project_, "--run", "1,2", "--baseline", "1"});
     QCOMPARE(r.code, 0);
     QVERIFY(r.out.contains("(baseline)"));
     QVERIFY(r.out.contains("**"));
@@ -106,7 +94,7 @@ class CliAnalysisTest : public QObject {
   }
 
   void sweepQueues() {
-    Result r = cli({"sweep", "--project", project_, "--base-run", "1", "--grid", "model.d=8,16", "--grid", "train.lr=0.001,0.002",
+    CliResult r = cli({"sweep", "--project", project_, "--base-run", "1", "--grid", "model.d=8,16", "--grid", "train.lr=0.001,0.002",
                     "--name", "lrgrid"});
     QCOMPARE(r.code, 0);
     QVERIFY2(r.out.contains("queued 4 runs"), qPrintable(r.out));
@@ -120,7 +108,7 @@ class CliAnalysisTest : public QObject {
 
   void exportReport() {
     const QString pdf = dir_.filePath("report.pdf");
-    const Result r = cli({"export", "--project", project_, "--run", "1,2", "--report", pdf});
+    const CliResult r = cli({"export", "--project", project_, "--run", "1,2", "--report", pdf});
     QVERIFY2(r.code == 0, qPrintable(r.err));
     QVERIFY2(r.err.contains("pages"), qPrintable(r.err));
     QVERIFY(QFile::exists(pdf));

@@ -206,7 +206,7 @@ class ReasonersTest : public QObject {
     s.maskRatio = 0.2;
     Bert4RecEncoderImpl enc(s);
     QCOMPARE(enc.maskId(), int64_t(kItems + 1));
-    QCOMPARE(enc.itemEmb->weight.size(0), int64_t(kItems + 2));
+    QCOMPARE(enc.stem.itemEmb->weight.size(0), int64_t(kItems + 2));
     QCOMPARE(enc.itemTable().size(0), int64_t(kItems + 1));  // [MASK] is never ranked
     torch::manual_seed(5);
     auto seq = torch::randint(1, kItems + 1, {2000, 6}, torch::kLong);

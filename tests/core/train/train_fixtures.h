@@ -1,8 +1,13 @@
 #pragma once
-// Shared by the training tests: hooks that never cancel and keep the trainer's messages.
+// Shared by the training tests: hooks that never cancel, an SPT stage environment over a test
+// dataset, and the popularity baseline a model that learns must beat.
+#include "core/eval/evaluator.h"
 #include "core/train/trainer.h"
 
+#include <QDir>
 #include <QStringList>
+
+#include <numeric>
 
 namespace rr {
 
@@ -13,5 +18,35 @@ struct NullHooks : TrainHooks {
   void metric(const std::string&, int64_t, int, const QString&, double) override {}
   void message(const QString& m) override { messages << m; }
 };
+
+/// A fresh model of `cfg` with its SPT settings; checkpoints go to dir/spt-{last,best}.pt.
+inline StageEnv sptEnv(const RunConfig& cfg, const SequenceData& data, const DataSplit& split,
+                       const BatchBuilder& builder, const FullRankingEvaluator& evaluator, TrainHooks& hooks,
+                       const QString& dir) {
+  StageEnv env;
+  env.model = buildRecommender(cfg, data.numItems);
+  env.data = &data;
+  env.split = &split;
+  env.builder = &builder;
+  env.evaluator = &evaluator;
+  env.config = cfg;
+  env.settings = StageSettings::forSpt(cfg);
+  env.hooks = &hooks;
+  env.lastCheckpoint = QDir(dir).filePath("spt-last.pt");
+  env.bestCheckpoint = QDir(dir).filePath("spt-best.pt");
+  return env;
+}
+
+/// Test Recall@10 of ranking every item by its training-set popularity.
+inline double popularityRecall(const SequenceData& data, const DataSplit& split, const BatchBuilder& builder) {
+  auto counts = torch::zeros({data.numItems + 1});
+  for (int u = 0; u < data.numUsers(); ++u)
+    for (int j = 0; j < split.trainEnd[u]; ++j) counts[data.sequences[u][j]] += 1;
+  std::vector<int64_t> rows(split.test.size());
+  std::iota(rows.begin(), rows.end(), 0);
+  Batch b = builder.evalBatch(split.test, rows);
+  auto scores = counts.unsqueeze(0).expand({b.size(), data.numItems + 1}).clone();
+  return FullRankingEvaluator::ranksFromScores(scores, b.target).lt(10).to(torch::kDouble).mean().item<double>();
+}
 
 }  // namespace rr

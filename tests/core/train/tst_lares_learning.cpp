@@ -44,17 +44,7 @@ class LaresLearningTest : public QObject {
     FullRankingEvaluator evaluator(builder, EvalOptions::fromConfig(cfg), torch::kCPU);
     QTemporaryDir dir;
     NullHooks hooks;
-    StageEnv env;
-    env.model = buildRecommender(cfg, data.numItems);
-    env.data = &data;
-    env.split = &split;
-    env.builder = &builder;
-    env.evaluator = &evaluator;
-    env.config = cfg;
-    env.settings = StageSettings::forSpt(cfg);
-    env.hooks = &hooks;
-    env.lastCheckpoint = dir.filePath("spt-last.pt");
-    env.bestCheckpoint = dir.filePath("spt-best.pt");
+    StageEnv env = sptEnv(cfg, data, split, builder, evaluator, hooks, dir.path());
     SptTrainer(env).run();
 
     env.settings = StageSettings::forRpt(cfg);

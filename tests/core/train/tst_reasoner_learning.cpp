@@ -32,18 +32,6 @@ struct Fixture {
   }
 };
 
-/// Test Recall@10 of ranking by training-set popularity.
-double popularityRecall(const Fixture& f, const BatchBuilder& builder) {
-  auto counts = torch::zeros({f.data.numItems + 1});
-  for (int u = 0; u < f.data.numUsers(); ++u)
-    for (int j = 0; j < f.split.trainEnd[u]; ++j) counts[f.data.sequences[u][j]] += 1;
-  std::vector<int64_t> rows(f.split.test.size());
-  for (size_t i = 0; i < rows.size(); ++i) rows[i] = static_cast<int64_t>(i);
-  Batch b = builder.evalBatch(f.split.test, rows);
-  auto scores = counts.unsqueeze(0).expand({b.size(), f.data.numItems + 1}).clone();
-  return FullRankingEvaluator::ranksFromScores(scores, b.target).lt(10).to(torch::kDouble).mean().item<double>();
-}
-
 QMap<QString, double> trainAndTest(const Fixture& f, const QString& preset) {
   RunConfig cfg = RunConfig::fromPreset(preset);
   cfg.set("model.backbone", "sasrec");
@@ -65,17 +53,7 @@ QMap<QString, double> trainAndTest(const Fixture& f, const QString& preset) {
   FullRankingEvaluator evaluator(builder, EvalOptions::fromConfig(cfg), torch::kCPU);
   QTemporaryDir dir;
   NullHooks hooks;
-  StageEnv env;
-  env.model = buildRecommender(cfg, f.data.numItems);
-  env.data = &f.data;
-  env.split = &f.split;
-  env.builder = &builder;
-  env.evaluator = &evaluator;
-  env.config = cfg;
-  env.settings = StageSettings::forSpt(cfg);
-  env.hooks = &hooks;
-  env.lastCheckpoint = dir.filePath("last.pt");
-  env.bestCheckpoint = dir.filePath("best.pt");
+  StageEnv env = sptEnv(cfg, f.data, f.split, builder, evaluator, hooks, dir.path());
   SptTrainer trainer(env);
   trainer.run();
   loadCheckpoint(env.bestCheckpoint, *env.model, nullptr, false);
@@ -89,7 +67,7 @@ class ReasonerLearningTest : public QObject {
   void reasonersLearn() {
     torch::set_num_threads(1);
     const Fixture f;
-    const double pop = popularityRecall(f, BatchBuilder(f.data, 15));
+    const double pop = popularityRecall(f.data, f.split, BatchBuilder(f.data, 15));
     const auto base = trainAndTest(f, "sasrec");
     QStringList failed;
     for (const char* preset : {"rearec-erl", "rearec-prl", "plr-fast"}) {

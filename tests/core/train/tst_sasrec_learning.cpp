@@ -16,21 +16,6 @@
 
 using namespace rr;
 
-namespace {
-/// Test Recall@10 of ranking by training-set popularity.
-double popularityRecall(const SequenceData& data, const DataSplit& split, const BatchBuilder& builder) {
-  auto counts = torch::zeros({data.numItems + 1});
-  for (int u = 0; u < data.numUsers(); ++u)
-    for (int j = 0; j < split.trainEnd[u]; ++j) counts[data.sequences[u][j]] += 1;
-  std::vector<int64_t> rows(split.test.size());
-  std::iota(rows.begin(), rows.end(), 0);
-  Batch b = builder.evalBatch(split.test, rows);
-  auto scores = counts.unsqueeze(0).expand({b.size(), data.numItems + 1}).clone();
-  auto ranks = FullRankingEvaluator::ranksFromScores(scores, b.target);
-  return ranks.lt(10).to(torch::kDouble).mean().item<double>();
-}
-}  // namespace
-
 class SasrecLearningTest : public QObject {
   Q_OBJECT
  private slots:
@@ -56,17 +41,7 @@ class SasrecLearningTest : public QObject {
     FullRankingEvaluator evaluator(builder, EvalOptions::fromConfig(cfg), torch::kCPU);
     QTemporaryDir dir;
     NullHooks hooks;
-    StageEnv env;
-    env.model = buildRecommender(cfg, data.numItems);
-    env.data = &data;
-    env.split = &split;
-    env.builder = &builder;
-    env.evaluator = &evaluator;
-    env.config = cfg;
-    env.settings = StageSettings::forSpt(cfg);
-    env.hooks = &hooks;
-    env.lastCheckpoint = dir.filePath("last.pt");
-    env.bestCheckpoint = dir.filePath("best.pt");
+    StageEnv env = sptEnv(cfg, data, split, builder, evaluator, hooks, dir.path());
 
     const double before = evaluator.evaluate(*env.model, split.test).metrics.value("recall@10");
     SptTrainer trainer(env);
@@ -104,17 +79,8 @@ class SasrecLearningTest : public QObject {
     FullRankingEvaluator evaluator(builder, EvalOptions::fromConfig(cfg), torch::kCPU);
     QTemporaryDir dir;
     NullHooks hooks;
-    StageEnv env;
+    StageEnv env = sptEnv(cfg, data, split, builder, evaluator, hooks, dir.path());
     env.model = std::make_shared<NanModel>(data.numItems);
-    env.data = &data;
-    env.split = &split;
-    env.builder = &builder;
-    env.evaluator = &evaluator;
-    env.config = cfg;
-    env.settings = StageSettings::forSpt(cfg);
-    env.hooks = &hooks;
-    env.lastCheckpoint = dir.filePath("last.pt");
-    env.bestCheckpoint = dir.filePath("best.pt");
     SptTrainer trainer(env);
     try {
       trainer.run();
