@@ -379,6 +379,28 @@ torch::Tensor LaresReasonerImpl::slaLoss(const torch::Tensor& intermediate, cons
   return symmetricInfoNce(intermediate.unsqueeze(0), last.unsqueeze(0), opt_.slaTemperature, /*cosine=*/false);
 }
 
+torch::Tensor LaresReasonerImpl::finalStatesByLength(const torch::Tensor& items, int maxLen, int k) {
+  // Rows sorted by length and cut into groups, each trimmed to its own longest row: positions
+  // are right-aligned and padding is masked, so a row's states do not depend on its group.
+  constexpr int64_t kGroups = 4;
+  const int64_t P = items.size(0), W = items.size(1);
+  auto lengths = items.gt(0).sum(1).to(torch::kCPU);
+  auto order = lengths.argsort().contiguous();
+  const int64_t* op = order.data_ptr<int64_t>();
+  const int64_t* lp = lengths.data_ptr<int64_t>();
+  const int64_t per = (P + kGroups - 1) / kGroups;
+  std::vector<torch::Tensor> parts;
+  for (int64_t begin = 0; begin < P; begin += per) {
+    const int64_t end = std::min(P, begin + per);
+    const int64_t w = std::max<int64_t>(1, lp[op[end - 1]]);  // sorted ascending: the last is the longest
+    auto idx = order.slice(0, begin, end).to(items.device());
+    auto group = items.index_select(0, idx).narrow(1, W - w, w);
+    parts.push_back(recur(group, maxLen - static_cast<int>(w), std::vector<int64_t>(static_cast<size_t>(k), end - begin))
+                        .steps.back());
+  }
+  return torch::cat(parts, 0).index_select(0, order.argsort().to(items.device()));
+}
+
 LossOutput LaresReasonerImpl::loss(const Batch& batch, const LossContext&) {
   LossOutput out;
   const int64_t B = batch.size();
@@ -387,35 +409,30 @@ LossOutput LaresReasonerImpl::loss(const Batch& batch, const LossContext&) {
   const bool sla = opt_.slaWeight > 0 && k > 1 && B > 1;
   const bool all = targets_ == TargetMode::AllPositions && batch.targets.defined();
 
-  // One batched forward: [x; x (second view); x⁺] with the same k, all left-padded to one width.
-  torch::Tensor items = batch.items, targets = batch.targets;
-  if (tla) {
-    auto draws = torch::rand({B}, torch::kDouble);
-    std::vector<double> d(static_cast<size_t>(B));
-    std::copy(draws.data_ptr<double>(), draws.data_ptr<double>() + B, d.begin());
-    auto [pos, found] = positives_.positives(batch, *builder_, d);
-    const int64_t W = std::max(items.size(1), pos.size(1));
-    auto padTo = [W](const torch::Tensor& t) { return torch::constant_pad_nd(t, {W - t.size(1), 0}, 0); };
-    items = torch::cat({padTo(batch.items), padTo(batch.items), padTo(pos)}, 0);
-    if (all) targets = padTo(batch.targets);
-  }
-  const int64_t R = items.size(0);
+  // x and its second stochastic view run as one batch at the batch's width, with the same k.
+  const torch::Tensor items = tla ? torch::cat({batch.items, batch.items}, 0) : batch.items;
   const int offset = batch.maxLen - static_cast<int>(items.size(1));
-  LaresPass pass = recur(items, offset, std::vector<int64_t>(static_cast<size_t>(k), R), {}, all);
+  LaresPass pass = recur(items, offset, std::vector<int64_t>(static_cast<size_t>(k), items.size(0)), {}, all);
   const double scale = 1.0 / temperature_;
-  auto p = pass.steps.back();  // [R, d]
+  auto p = pass.steps.back();  // [B or 2B, d]
   torch::Tensor ce;
   if (all) {
     auto Z = pass.allTokens.narrow(0, 0, B);
-    auto sel = targets.gt(0);
-    ce = fullSoftmaxCrossEntropy(Z.index({sel}), itemTable(), targets.index({sel}), scale);
+    auto sel = batch.targets.gt(0);
+    ce = fullSoftmaxCrossEntropy(Z.index({sel}), itemTable(), batch.targets.index({sel}), scale);
   } else {
     ce = fullSoftmaxCrossEntropy(p.narrow(0, 0, B), itemTable(), batch.target, scale);
   }
   out.add("ce", ce);
   out.total = ce;
   if (tla) {
-    auto l = tlaLoss(p.narrow(0, B, B), p.narrow(0, 2 * B, B));
+    // The positives x⁺ (other users' samples with the same target) have their own lengths; run
+    // them grouped by length so one long positive does not pad the whole batch to max_len.
+    auto draws = torch::rand({B}, torch::kDouble);
+    std::vector<double> d(static_cast<size_t>(B));
+    std::copy(draws.data_ptr<double>(), draws.data_ptr<double>() + B, d.begin());
+    auto pos = positives_.positives(batch, *builder_, d).first;
+    auto l = tlaLoss(p.narrow(0, B, B), finalStatesByLength(pos, batch.maxLen, k));
     out.add("tla", l);
     out.total = out.total + opt_.tlaWeight * l;
   }

@@ -118,6 +118,10 @@ class LaresReasonerImpl : public RecommenderImpl {
   /// step count). hooks may capture attention.
   LaresPass recur(const torch::Tensor& items, int positionOffset, const std::vector<int64_t>& active,
                   const torch::Tensor& T0 = {}, bool allTokens = false, const AttentionHooks& hooks = {});
+  /// Final states [P, d] of left-padded rows [P, W] after k steps, computed in length groups
+  /// (each trimmed to its longest row), returned in the input's row order. SPT runs the
+  /// TLA positives this way: one long positive would otherwise pad the whole batch to max_len.
+  torch::Tensor finalStatesByLength(const torch::Tensor& items, int maxLen, int k);
   /// A random initial state [rows, W, d] (truncated normal × scale), without triggers.
   torch::Tensor drawT0(int64_t rows, int64_t width) const;
   /// Forces random T_0 in evaluation mode (RPT data selection); restores t0_eval when false.

@@ -250,6 +250,26 @@ class LaresTest : public QObject {
     QVERIFY(!torch::allclose(m->represent(batch), m->represent(batch)));  // dropout + random T0
   }
 
+  void lengthGroupsGiveTheSameStatesAsOneBatch() {
+    // Rows of lengths 1..8 in one left-padded batch: computing them in length groups, each
+    // trimmed to its own width, must not change any row's final state (evaluation, zero T0).
+    auto m = makeModel(tinyConfig());
+    m->eval();
+    torch::NoGradGuard ng;
+    torch::manual_seed(4);
+    const int64_t P = 9, W = 8;
+    auto items = torch::randint(1, 31, {P, W}, torch::kLong);
+    for (int64_t r = 0; r < P; ++r) {
+      const int64_t len = 1 + (r * 5) % W;  // lengths in a shuffled order
+      if (len < W) items.index_put_({r, torch::indexing::Slice(0, W - len)}, 0);
+    }
+    auto whole = m->recur(items, 0, std::vector<int64_t>(3, P)).steps.back();
+    auto grouped = m->finalStatesByLength(items, static_cast<int>(W), 3);
+    QCOMPARE(grouped.sizes(), whole.sizes());
+    QVERIFY2(torch::allclose(grouped, whole, 1e-4, 1e-5),
+             qPrintable(QString::number((grouped - whole).abs().max().item<double>())));
+  }
+
   void lossesRunInBothTargetModes_data() {
     QTest::addColumn<QString>("targets");
     QTest::addColumn<QString>("combine");
