@@ -1,6 +1,7 @@
 #include "core/model/latent_reasoning.h"
 
 #include "core/errors.h"
+#include "core/model/small_matmul.h"
 
 #include <algorithm>
 #include <cmath>
@@ -132,19 +133,21 @@ torch::Tensor CachedTransformer::step(const ItemContext& ctx, ReasoningCache& ca
     cache.values[i].push_back(qkv[2]);
     const int64_t t = static_cast<int64_t>(cache.keys[i].size());
     // Streams go in the query dimension against the shared item keys (no copy per stream) ...
-    auto q = qkv[0].view({B, M, H, dh}).transpose(1, 2);                   // [B,H,M,dh]
-    auto sItems = torch::matmul(q, ctx.keys[i].transpose(-2, -1));        // [B,H,M,W]
-    // ... and in the batch dimension against their own reasoning tokens (stream isolation).
+    // (B·H tiny products: the batched small-matrix kernels, not one GEMM call per matrix)
+    auto q = qkv[0].view({B, M, H, dh}).transpose(1, 2);  // [B,H,M,dh]
+    auto sItems = batchedMatmulNT(q, ctx.keys[i]);        // [B,H,M,W]
+    // ... and in the batch dimension against their own reasoning tokens (stream isolation);
+    // t <= T keys per stream, so a broadcast product and a sum.
     auto kr = torch::stack(cache.keys[i], 2).view({B, M, t, H, dh}).permute({0, 3, 1, 2, 4});    // [B,H,M,t,dh]
     auto vr = torch::stack(cache.values[i], 2).view({B, M, t, H, dh}).permute({0, 3, 1, 2, 4});
-    auto sReason = torch::matmul(q.unsqueeze(-2), kr.transpose(-2, -1)).squeeze(-2);  // [B,H,M,t]
+    auto sReason = (q.unsqueeze(-2) * kr).sum(-1);  // [B,H,M,t]
     auto scores = torch::cat({sItems + ctx.keyBias, sReason}, -1).mul_(1.0 / std::sqrt(static_cast<double>(dh)));
     if (hooks.scoreDropout > 0 && mha.is_training()) scores = torch::dropout(scores, hooks.scoreDropout, true);
     auto probs = torch::softmax(scores, -1);
     if (attention) attention->push_back(StepAttention{stepIndex, static_cast<int>(i), probs.detach()});
     probs = mha.attnDrop(probs);
-    auto out = torch::matmul(probs.narrow(-1, 0, W), ctx.values[i]) +
-               torch::matmul(probs.narrow(-1, W, t).unsqueeze(-2), vr).squeeze(-2);  // [B,H,M,dh]
+    auto out = batchedMatmulNN(probs.narrow(-1, 0, W), ctx.values[i]) +
+               (probs.narrow(-1, W, t).unsqueeze(-1) * vr).sum(-2);  // [B,H,M,dh]
     out = mha.outProj(out.transpose(1, 2).reshape({B, M, d}));
     x = layer.feedForward(layer.attentionResidual(x, out));
   }
