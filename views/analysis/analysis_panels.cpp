@@ -483,6 +483,7 @@ InspectorPanel::InspectorPanel(StudioContext& context, QWidget* parent)
   map_->setGradient(QCPColorGradient::gpThermal);
   map_->setInterpolate(false);
   heat_->yAxis->setRangeReversed(true);
+  heat_->installEventFilter(this);  // re-thin the key labels when the heatmap is resized
   ml->addWidget(heat_, 3);
   auto* lower = new QHBoxLayout;
   ranks_ = newPlot(mid, 150);
@@ -496,6 +497,7 @@ InspectorPanel::InspectorPanel(StudioContext& context, QWidget* parent)
   split->addWidget(mid);
   split->addWidget(top_);
   split->setStretchFactor(1, 3);
+  split->setSizes({170, 620, 230});  // the heatmaps get the room; lists keep a readable width
   l->addWidget(split, 1);
 
   connect(go, &QPushButton::clicked, this, [this] {
@@ -564,25 +566,21 @@ void InspectorPanel::showData(const InspectorData& data) {
   ranks_->yAxis->setRange(0.8, maxRank * 1.5);
   ranks_->replot();
 
+  // The gate chart only exists for models with a stream gate (PLR, hybrid).
   resetPlot(gate_);
-  gate_->yAxis->setLabel(tr("gate weight"));
-  if (data_.gate.isEmpty()) {
-    auto* text = new QCPItemText(gate_);
-    text->position->setType(QCPItemPosition::ptAxisRectRatio);
-    text->position->setCoords(0.5, 0.5);
-    text->setText(tr("no stream gate"));
-    gate_->xAxis->setRange(0, 1);
-    gate_->yAxis->setRange(0, 1);
-  } else {
+  gate_->setVisible(!data_.gate.isEmpty());
+  if (!data_.gate.isEmpty()) {
+    gate_->yAxis->setLabel(tr("gate weight"));
     auto* bars = new QCPBars(gate_->xAxis, gate_->yAxis);
     bars->setWidth(0.6);
     bars->setBrush(seriesColor(2));
     QSharedPointer<QCPAxisTickerText> t(new QCPAxisTickerText);
     for (int m = 0; m < data_.gate.size(); ++m) {
       bars->addData(m, data_.gate[m]);
-      t->addTick(m, tr("stream %1").arg(m));
+      t->addTick(m, tr("s%1").arg(m));
     }
     gate_->xAxis->setTicker(t);
+    gate_->xAxis->setLabel(tr("stream"));
     gate_->xAxis->setRange(-0.6, data_.gate.size() - 0.4);
     gate_->yAxis->setRange(0, 1);
   }
@@ -594,6 +592,11 @@ void InspectorPanel::setPosition(int step, int stream) {
   step_ = std::clamp(step, 0, std::max(0, data_.steps - 1));
   stream_ = std::clamp(stream, 0, std::max(0, data_.streams - 1));
   refresh();
+}
+
+bool InspectorPanel::eventFilter(QObject* watched, QEvent* event) {
+  if (watched == heat_ && event->type() == QEvent::Resize && !data_.maps.isEmpty()) refresh();
+  return AnalysisPanelBase::eventFilter(watched, event);
 }
 
 void InspectorPanel::keyPressEvent(QKeyEvent* event) {
@@ -634,9 +637,16 @@ void InspectorPanel::refresh() {
       yt->addTick(row, tr("L%1 avg").arg(m->layer));
       ++row;
     }
+    // Label every n-th history item so the labels never overlap (about 16 px per rotated
+    // label), always the most recent item, and every reasoning token (r0, r1, …).
     const int itemKeys = maps.isEmpty() ? 0 : maps.first()->itemKeys;
+    // (the heatmap's own width less its y labels and colour scale; refreshed on resize)
+    const int room = std::max(4, (heat_->width() - 160) / 16);
+    const int every = std::max(1, (itemKeys + room - 1) / room);
     for (int k = 0; k < keys; ++k) {
-      QString label = k < itemKeys ? data_.historyLabels.value(data_.history.size() - itemKeys + k) : tr("r%1").arg(k - itemKeys);
+      const bool item = k < itemKeys;
+      if (item && (itemKeys - 1 - k) % every != 0) continue;
+      QString label = item ? data_.historyLabels.value(data_.history.size() - itemKeys + k) : tr("r%1").arg(k - itemKeys);
       if (label.size() > 14) label = label.left(13) + QStringLiteral("…");
       xt->addTick(k, label);
     }
@@ -650,7 +660,7 @@ void InspectorPanel::refresh() {
   heat_->yAxis->setTicker(yt);
   heat_->xAxis->setTicker(xt);
   heat_->xAxis->setTickLabelRotation(keys > 8 ? 60 : 0);
-  heat_->xAxis->setLabel(tr("keys: history items, then earlier reasoning tokens"));
+  heat_->xAxis->setLabel(tr("keys: history → reasoning tokens"));
   heat_->replot();
 
   // Highlight the current step on the rank chart.

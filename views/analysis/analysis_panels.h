@@ -184,6 +184,7 @@ class InspectorPanel : public AnalysisPanelBase {
  protected:
   void showResult(const AnalysisRecord& record) override;
   void keyPressEvent(QKeyEvent* event) override;
+  bool eventFilter(QObject* watched, QEvent* event) override;
 
  private:
   void refresh();
