@@ -105,8 +105,14 @@ void checkOptions(const SyntheticOptions& o) {
     bad(QStringLiteral("markov + cluster must be <= 1, got %1").arg(number(o.markov + o.cluster)));
   if (!(o.zipf >= 0) || !std::isfinite(o.zipf))
     bad(QStringLiteral("zipf must be >= 0, got %1").arg(number(o.zipf)));
-  if (o.pattern != QLatin1String("markov"))
-    bad(QStringLiteral("unknown pattern '%1' (expected markov)").arg(o.pattern));
+  if (o.pattern != QLatin1String("markov") && o.pattern != QLatin1String("copy"))
+    bad(QStringLiteral("unknown pattern '%1' (expected markov or copy)").arg(o.pattern));
+  if (o.pattern == QLatin1String("copy") && o.minLength < 4)
+    bad(QStringLiteral("pattern copy needs min_length >= 4, got %1").arg(o.minLength));
+  if (o.pattern == QLatin1String("copy") && o.items < o.maxLength)
+    bad(QStringLiteral("pattern copy needs items (%1) >= max_length (%2): the first half has distinct items")
+            .arg(o.items)
+            .arg(o.maxLength));
 }
 
 }  // namespace
@@ -179,6 +185,28 @@ SyntheticOptions parseSyntheticSpec(const QString& spec) {
   return o;
 }
 
+namespace {
+/// pattern=copy: m = length/2 + 1 distinct items drawn uniformly, then a copy of them from a
+/// random offset j (0 <= j <= 2m - length) up to the length. In the copy, each item is the one
+/// that followed the previous item at its first occurrence: an induction step (find the
+/// earlier occurrence, read its successor) that one attention layer cannot take, since the
+/// period m - j differs between users and no item or position predicts the next item alone.
+std::vector<int> copySequence(int length, int items, SplitMix64& rng) {
+  const int m = length / 2 + 1;
+  std::vector<int> seq;
+  std::vector<char> used(static_cast<size_t>(items), 0);
+  while (static_cast<int>(seq.size()) < m) {
+    const int item = static_cast<int>(rng.below(items));
+    if (used[static_cast<size_t>(item)]) continue;
+    used[static_cast<size_t>(item)] = 1;
+    seq.push_back(item);
+  }
+  const int j = static_cast<int>(rng.below(2 * m - length + 1));
+  for (int k = 0; static_cast<int>(seq.size()) < length; ++k) seq.push_back(seq[static_cast<size_t>(j + k)]);
+  return seq;
+}
+}  // namespace
+
 RawLog generateSynthetic(const SyntheticOptions& o) {
   checkOptions(o);
   SplitMix64 rng(o.seed);
@@ -217,6 +245,7 @@ RawLog generateSynthetic(const SyntheticOptions& o) {
   log.hasTimestamps = true;
   std::vector<int> itemIndex(n, -1);  // generator item -> RawLog::itemIds index
   const double stopProbability = 1.0 / (o.meanLength - o.minLength + 1.0);
+  const bool copy = o.pattern == QLatin1String("copy");
   log.interactions.reserve(static_cast<size_t>(o.users * o.meanLength));
   for (int u = 0; u < o.users; ++u) {
     log.userIds.append(QStringLiteral("u%1").arg(u + 1));
@@ -226,11 +255,13 @@ RawLog generateSynthetic(const SyntheticOptions& o) {
     int length = o.minLength;
     while (length < o.maxLength && !(rng.uniform() < stopProbability)) ++length;
     double time = kBaseTime + static_cast<double>(rng.below(kStartHorizonSeconds));
+    const std::vector<int> copied = copy ? copySequence(length, n, rng) : std::vector<int>();
     int prev = -1;
     for (int t = 0; t < length; ++t) {
       const double r = rng.uniform();
       int item;
-      if (prev >= 0 && r < o.markov) item = successor[prev];
+      if (copy) item = copied[static_cast<size_t>(t)];
+      else if (prev >= 0 && r < o.markov) item = successor[prev];
       else if (prev < 0 || r < o.markov + o.cluster)
         item = members[home][drawRank(clusterCdf[home], rng)];
       else

@@ -23,7 +23,10 @@ struct SyntheticOptions {
   double markov = 0.6;      ///< probability the next item is the previous item's successor
   double cluster = 0.3;     ///< probability of a cluster item; the rest is global popularity
   double zipf = 1.0;        ///< popularity skew exponent
-  /// "markov" (default) or a planted pattern added by later generators (documented there).
+  /// "markov" (default): the mixture above. "copy": each user's first half are distinct
+  /// uniformly drawn items and the second half repeats them from a random offset, so the next
+  /// item is the successor of the previous item's earlier occurrence (an induction step; the
+  /// Markov/cluster/popularity keys are unused). Needs min_length >= 4 and items >= max_length.
   QString pattern = QStringLiteral("markov");
   uint64_t seed = 1;
 

@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <set>
 #include <unordered_map>
 
 using namespace rr;
@@ -80,6 +81,7 @@ class TestSynthetic : public QObject {
   void goldenFingerprint();
   void shapeOfTheLog();
   void markovBeatsPopularity();
+  void copyPatternRepeatsTheFirstHalf();
 };
 
 void TestSynthetic::parseSpec_data() {
@@ -166,6 +168,10 @@ void TestSynthetic::specErrors_data() {
   QTest::newRow("max_length below min_length") << "synthetic:min_length=10,max_length=5"
                                                << "max_length (5) must be >= min_length (10)";
   QTest::newRow("unknown pattern") << "synthetic:pattern=zigzag" << "unknown pattern 'zigzag'";
+  QTest::newRow("copy with short sequences") << "synthetic:pattern=copy,min_length=3,length=5,max_length=9"
+                                             << "pattern copy needs min_length >= 4";
+  QTest::newRow("copy with too few items") << "synthetic:pattern=copy,items=20,clusters=2,max_length=30"
+                                           << "pattern copy needs items (20) >= max_length (30)";
   QTest::newRow("key twice") << "synthetic:users=1,users=2" << "key 'users' given twice";
   QTest::newRow("no value") << "synthetic:users" << "'users' is not key=value";
   QTest::newRow("negative seed") << "synthetic:seed=-1" << "seed must be a whole number";
@@ -306,6 +312,30 @@ void TestSynthetic::markovBeatsPopularity() {
   QVERIFY(n > 1500);
   QVERIFY2(markovRecall > popRecall + 0.25 && markovRecall > 2 * popRecall,
            qPrintable(QStringLiteral("Markov %1 vs popularity %2").arg(markovRecall).arg(popRecall)));
+}
+
+void TestSynthetic::copyPatternRepeatsTheFirstHalf() {
+  // Every user: m = length/2 + 1 distinct items, then a copy from an offset j <= 2m - length;
+  // so every item after position m is the successor of the previous item's first occurrence.
+  const SyntheticOptions o = parseSyntheticSpec(
+      QStringLiteral("synthetic:users=300,items=60,clusters=3,length=12,min_length=6,max_length=20,pattern=copy,seed=4"));
+  const RawLog log = generateSynthetic(o);
+  std::vector<std::vector<int>> seqs(o.users);
+  for (const RawInteraction& r : log.interactions) seqs[r.user].push_back(r.item);
+  std::set<int> periods;
+  for (const auto& seq : seqs) {
+    const int L = static_cast<int>(seq.size()), m = L / 2 + 1;
+    QVERIFY(L >= o.minLength && L <= o.maxLength);
+    QCOMPARE(static_cast<int>(std::set<int>(seq.begin(), seq.begin() + m).size()), m);  // distinct first half
+    const int j = static_cast<int>(std::find(seq.begin(), seq.begin() + m, seq[m]) - seq.begin());
+    QVERIFY(j <= 2 * m - L);
+    for (int t = m + 1; t < L; ++t) {
+      const int first = static_cast<int>(std::find(seq.begin(), seq.end(), seq[t - 1]) - seq.begin());
+      QCOMPARE(seq[t], seq[first + 1]);
+    }
+    periods.insert(m - j);
+  }
+  QVERIFY2(periods.size() >= 5, "the period must vary between users");
 }
 
 RR_TEST_MAIN(TestSynthetic)
