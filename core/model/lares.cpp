@@ -198,6 +198,12 @@ LaresOptions LaresOptions::fromConfig(const RunConfig& cfg) {
   o.slaTemperature = cfg.getDouble(QStringLiteral("train.sla_temperature"));
   o.tlaCosine = cfg.getString(QStringLiteral("train.tla_similarity")) == QLatin1String("cosine");
   o.recomputeSteps = cfg.getBool(QStringLiteral("model.reasoner.recompute_steps"));
+  if (hybrid) {
+    o.rclWeight = cfg.getDouble(QStringLiteral("train.rcl_weight"));
+    o.rclTemperature = cfg.getDouble(QStringLiteral("train.rcl_temperature"));
+    o.divWeight = cfg.getDouble(QStringLiteral("train.div_weight"));
+    o.divReward = cfg.getString(QStringLiteral("train.div_sign")) == QLatin1String("reward");
+  }
   return o;
 }
 
@@ -408,9 +414,11 @@ LossOutput LaresReasonerImpl::loss(const Batch& batch, const LossContext&) {
   const bool tla = opt_.tlaWeight > 0 && builder_ != nullptr && B > 1;
   const bool sla = opt_.slaWeight > 0 && k > 1 && B > 1;
   const bool all = targets_ == TargetMode::AllPositions && batch.targets.defined();
+  const bool rcl = opt_.streams > 1 && opt_.rclWeight > 0 && B > 1;
+  const bool div = opt_.streams > 1 && opt_.divWeight > 0;
 
   // x and its second stochastic view run as one batch at the batch's width, with the same k.
-  const torch::Tensor items = tla ? torch::cat({batch.items, batch.items}, 0) : batch.items;
+  const torch::Tensor items = tla || rcl ? torch::cat({batch.items, batch.items}, 0) : batch.items;
   const int offset = batch.maxLen - static_cast<int>(items.size(1));
   LaresPass pass = recur(items, offset, std::vector<int64_t>(static_cast<size_t>(k), items.size(0)), {}, all);
   const double scale = 1.0 / temperature_;
@@ -441,6 +449,26 @@ LossOutput LaresReasonerImpl::loss(const Batch& batch, const LossContext&) {
     auto l = slaLoss(pass.steps[static_cast<size_t>(b - 1)].narrow(0, 0, B), p.narrow(0, 0, B));
     out.add("sla", l);
     out.total = out.total + opt_.slaWeight * l;
+  }
+  if (rcl || div) {
+    // Every step's per-stream states of view 1 (rows [0, B)) and view 2 (rows [B, 2B)) as
+    // [k·M, B, d]: one group per (step, stream), as PLR's RCL and diversity term use them.
+    std::vector<torch::Tensor> v1, v2;
+    for (const auto& s : pass.streamSteps) {  // [R, M, d]
+      v1.push_back(s.narrow(0, 0, B).transpose(0, 1));
+      if (rcl) v2.push_back(s.narrow(0, B, B).transpose(0, 1));
+    }
+    auto states = torch::cat(v1, 0);
+    if (rcl) {
+      auto l = symmetricInfoNce(states, torch::cat(v2, 0), opt_.rclTemperature);
+      out.add("rcl", l);
+      out.total = out.total + opt_.rclWeight * l;
+    }
+    if (div) {
+      auto kl = pairwiseKlDiversity(states, itemTable(), scale);
+      out.add("div_kl", kl);
+      out.total = opt_.divReward ? out.total - opt_.divWeight * kl : out.total + opt_.divWeight * kl;
+    }
   }
   out.add("steps", torch::full({}, static_cast<double>(k)));
   return out;
@@ -513,8 +541,10 @@ double LaresReasonerImpl::trainingFlopsPerSample(double seqLen, double targets) 
   const double L = filter ? s.maxLen : seqLen;
   const double layer = filter ? FilterLayerImpl::flops(s.layer, L) : transformerLayerFlops(s.layer, L, L);
   const double pass = opt_.preLayers * layer + meanK * opt_.streams * opt_.coreLayers * layer;
-  const double rows = opt_.tlaWeight > 0 ? 3.0 : 1.0;
-  return 3.0 * (rows * pass + targets * ranking);
+  const bool twoViews = opt_.tlaWeight > 0 || (opt_.streams > 1 && opt_.rclWeight > 0);
+  const double rows = (twoViews ? 2.0 : 1.0) + (opt_.tlaWeight > 0 ? 1.0 : 0.0);
+  const double kl = opt_.streams > 1 && opt_.divWeight > 0 ? meanK * opt_.streams * ranking : 0;
+  return 3.0 * (rows * pass + targets * ranking + kl);
 }
 
 namespace {

@@ -66,6 +66,10 @@ struct LaresOptions {
   double t0Scale = 3.0;
   StepSampler sampler;
   double tlaWeight = 0.1, slaWeight = 0.5;
+  /// Hybrid (streams > 1) only, PLR's objectives (SPEC §3.5): RCL between the two views'
+  /// states of every step and stream, and the diversity term over all step × stream states.
+  double rclWeight = 0.0, rclTemperature = 1.0, divWeight = 0.0;
+  bool divReward = true;
   double tlaTemperature = 1.0, slaTemperature = 1.0;
   bool tlaCosine = false;
   bool recomputeSteps = true;  ///< training: recompute each step's core block in backward

@@ -13,9 +13,9 @@ namespace {
 using torch::autograd::AutogradContext;
 using torch::autograd::tensor_list;
 
-// Rows (per state) of the [S, rows, N] log-probability buffer of the diversity term:
-// 4 states x 256 rows x 12k items = 50 MB, whatever the batch size.
-constexpr int64_t kKlChunkRows = 256;
+// Rows x states of the [S, rows, N] log-probability buffer of the diversity term: 1,024 rows
+// of 12k items = 50 MB, whatever the batch size and state count (4 states: 256 rows a chunk).
+constexpr int64_t kKlChunkStateRows = 1024;
 
 torch::Tensor splitHeads(const torch::Tensor& x, int heads) {  // [B,L,d] -> [B,h,L,dh]
   const int64_t B = x.size(0), L = x.size(1), d = x.size(2);
@@ -36,8 +36,9 @@ struct PairwiseKl : public torch::autograd::Function<PairwiseKl> {
     torch::Tensor dItems = needItems ? torch::zeros_like(itemsd) : torch::Tensor();
     auto total = torch::zeros({}, h.options());
     const double norm = 1.0 / (static_cast<double>(S) * (S - 1) * B);
-    for (int64_t start = 0; start < B; start += kKlChunkRows) {
-      const int64_t rows = std::min(kKlChunkRows, B - start);
+    const int64_t chunk = std::max<int64_t>(1, kKlChunkStateRows / S);
+    for (int64_t start = 0; start < B; start += chunk) {
+      const int64_t rows = std::min(chunk, B - start);
       auto hc = hd.narrow(1, start, rows).reshape({S * rows, d});
       auto logp = torch::log_softmax(torch::mm(hc, itemsd.t()).mul_(scale), 1).view({S, rows, -1});
       auto g = logp * static_cast<double>(S) - logp.sum(0, /*keepdim=*/true);

@@ -312,6 +312,60 @@ class LaresTest : public QObject {
     QVERIFY(withGrad > 10);
   }
 
+  void hybridAppliesPlrObjectives_data() {
+    QTest::addColumn<QString>("preset");
+    QTest::addColumn<double>("rcl");
+    QTest::addColumn<double>("div");
+    QTest::addColumn<QString>("sign");
+    QTest::newRow("hybrid, both, reward") << "hybrid" << 1.0 << 0.1 << "reward";
+    QTest::newRow("hybrid, both, penalty") << "hybrid" << 0.5 << 0.2 << "penalty";
+    QTest::newRow("hybrid, neither") << "hybrid" << 0.0 << 0.0 << "reward";
+    QTest::newRow("lares ignores them") << "lares" << 1.0 << 0.1 << "reward";
+  }
+  void hybridAppliesPlrObjectives() {
+    // SPEC §3.5: all LARES and PLR objectives apply to the hybrid. The total must be exactly
+    // ce + α·tla + γ·sla + w·rcl ∓ λ·div_kl, with the PLR parts present only for the hybrid.
+    QFETCH(QString, preset);
+    QFETCH(double, rcl);
+    QFETCH(double, div);
+    QFETCH(QString, sign);
+    SequenceData data;
+    data.numItems = 12;
+    for (int u = 0; u < 12; ++u) {
+      std::vector<int32_t> seq;
+      for (int j = 0; j < 7; ++j) seq.push_back(1 + (u + j * 5) % 12);
+      data.sequences.push_back(seq);
+    }
+    const DataSplit split = makeSplit(data, SplitOptions{});
+    BatchBuilder builder(data, 8);
+    RunConfig cfg = tinyConfig(preset);
+    cfg.set("model.reasoner.sampler", "constant");
+    cfg.set("train.rcl_weight", rcl);
+    cfg.set("train.div_weight", div);
+    cfg.set("train.div_sign", sign);
+    auto m = std::dynamic_pointer_cast<LaresReasonerImpl>(buildRecommender(cfg, data.numItems));
+    m->prepareTraining(data, split, builder);
+    auto units = trainingUnits(split, TargetMode::Last);
+    std::vector<int64_t> rows(units.size());
+    std::iota(rows.begin(), rows.end(), 0);
+    m->train();
+    torch::manual_seed(8);
+    LossOutput out = m->loss(builder.trainBatch(units, rows, TargetMode::Last), LossContext{});
+    QMap<QString, double> part;
+    for (const auto& [n, v] : out.parts) part[QString::fromStdString(n)] = v.item<double>();
+    const bool plrTerms = preset == QLatin1String("hybrid");
+    QCOMPARE(part.contains("rcl"), plrTerms && rcl > 0);
+    QCOMPARE(part.contains("div_kl"), plrTerms && div > 0);
+    double expect = part["ce"] + 0.1 * part["tla"] + 0.5 * part["sla"];
+    if (part.contains("rcl")) expect += rcl * part["rcl"];
+    if (part.contains("div_kl")) expect += (sign == QLatin1String("reward") ? -div : div) * part["div_kl"];
+    QVERIFY2(std::abs(out.total.item<double>() - expect) < 1e-4,
+             qPrintable(QStringLiteral("%1 vs %2").arg(out.total.item<double>()).arg(expect)));
+    if (part.contains("div_kl")) QVERIFY(part["div_kl"] > 0);  // streams from different triggers differ
+    out.total.backward();
+    QVERIFY(!plrTerms || m->named_parameters()["triggers"].grad().abs().sum().item<double>() > 0);
+  }
+
   void hybridGateSumsToOneAndTraceHasStreams() {
     RunConfig cfg = tinyConfig("hybrid");
     cfg.set("model.reasoner.streams", 3);
