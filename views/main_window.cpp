@@ -797,6 +797,16 @@ QStringList MainWindow::captureTo(const QString& dir) {
       for (CurveChart* c : curvesPanel_->charts()) c->replot(QCustomPlot::rpImmediateRefresh);
     const QString file = QDir(dir).filePath(id.section(QLatin1Char('.'), -1) + QStringLiteral(".png"));
     if (d->widget()->grab().save(file)) files.append(file);
+    if (auto* views = dynamic_cast<CaptureViews*>(d->widget())) {
+      for (int i = 0; i < views->captureViewCount(); ++i) {
+        const QString suffix = views->showCaptureView(i);
+        QApplication::processEvents();
+        const QString viewFile =
+            QDir(dir).filePath(QStringLiteral("%1-%2.png").arg(id.section(QLatin1Char('.'), -1), suffix));
+        if (d->widget()->grab().save(viewFile)) files.append(viewFile);
+      }
+      views->endCaptureViews();
+    }
     if (id == QLatin1String("studio.config")) {
       // Every page of the configuration form, for the documentation.
       QTabWidget* tabs = configPanel_->form()->tabs();

@@ -24,6 +24,18 @@ struct PanelInfo {
   std::function<QWidget*(StudioContext& context, QWidget* parent)> create;
 };
 
+/// \brief Implemented by a panel that has several views worth a screenshot each: --capture
+/// saves view i as <panel>-<suffix>.png after the panel's default view.
+class CaptureViews {
+ public:
+  virtual ~CaptureViews() = default;
+  virtual int captureViewCount() const = 0;
+  /// Shows view i (0 <= i < captureViewCount()) and returns its file-name suffix.
+  virtual QString showCaptureView(int i) = 0;
+  /// Returns to the view the panel showed before the captures.
+  virtual void endCaptureViews() = 0;
+};
+
 /// Adds a panel kind; a second registration with the same id replaces the first.
 void registerPanel(PanelInfo info);
 /// Every registered panel kind, in registration order.

@@ -588,6 +588,16 @@ void InspectorPanel::showData(const InspectorData& data) {
   refresh();
 }
 
+int InspectorPanel::captureViewCount() const {
+  return data_.maps.isEmpty() ? 0 : std::max(0, data_.steps - 1) * std::max(1, data_.streams);
+}
+
+QString InspectorPanel::showCaptureView(int i) {
+  const int streams = std::max(1, data_.streams);
+  setPosition(1 + i / streams, i % streams);
+  return QStringLiteral("step%1-stream%2").arg(step_).arg(stream_);
+}
+
 void InspectorPanel::setPosition(int step, int stream) {
   step_ = std::clamp(step, 0, std::max(0, data_.steps - 1));
   stream_ = std::clamp(stream, 0, std::max(0, data_.streams - 1));

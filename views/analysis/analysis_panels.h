@@ -8,6 +8,7 @@
 #include "core/analysis/comparison.h"
 #include "core/analysis/sweep.h"
 #include "core/store/records.h"
+#include "views/panel_registry.h"
 
 #include <QWidget>
 
@@ -162,7 +163,7 @@ class DiversityPanel : public AnalysisPanelBase {
 
 /// \brief The reasoning inspector: one case of one run, step by step and stream by stream.
 /// Left/Right change the step, Up/Down the stream, PageUp/PageDown the layer.
-class InspectorPanel : public AnalysisPanelBase {
+class InspectorPanel : public AnalysisPanelBase, public CaptureViews {
   Q_OBJECT
  public:
   explicit InspectorPanel(StudioContext& context, QWidget* parent = nullptr);
@@ -180,6 +181,10 @@ class InspectorPanel : public AnalysisPanelBase {
   void showData(const InspectorData& data);
   /// Submits an attention job for the chosen run and user id / case index.
   bool inspect(qint64 runId, const QString& userId, int caseIndex);
+  /// Captures: every reasoning step ≥ 1 of every stream ("step1-stream0", ...).
+  int captureViewCount() const override;
+  QString showCaptureView(int i) override;
+  void endCaptureViews() override { setPosition(0, 0); }
 
  protected:
   void showResult(const AnalysisRecord& record) override;

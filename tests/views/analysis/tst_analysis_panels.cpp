@@ -194,6 +194,13 @@ class AnalysisPanelsTest : public QObject {
     QVERIFY(panel.colorMap()->data()->cell(0, 0) != cell00 || panel.colorMap()->data()->cell(1, 0) != 0);  // stream 1 looks elsewhere
     panel.setPosition(1, 0);
     shot(panel, "inspector-planted");
+    // --capture: one view per reasoning step >= 1 and stream, then back to the start.
+    QCOMPARE(panel.captureViewCount(), 2 * 2);
+    QCOMPARE(panel.showCaptureView(3), QStringLiteral("step2-stream1"));
+    QCOMPARE(panel.currentStep(), 2);
+    QCOMPARE(panel.currentStream(), 1);
+    panel.endCaptureViews();
+    QCOMPARE(panel.currentStep(), 0);
   }
 
   void analysisPanelsShowStoredResults() {
