@@ -198,6 +198,7 @@ void GrpoTrainer::makeReference() {
     p.value().copy_(src[p.key()]);
     p.value().set_requires_grad(false);
   }
+  static_cast<LaresReasonerImpl&>(*reference_).setDropout(dropout_);  // replays the rollouts' masks
   reference_->eval();
 }
 
@@ -245,6 +246,7 @@ void GrpoTrainer::prepare() {
     reference_->to(env_.device);
     loadCheckpoint(refPath, *reference_, nullptr, false);
     for (auto& p : reference_->parameters()) p.set_requires_grad(false);
+    static_cast<LaresReasonerImpl&>(*reference_).setDropout(dropout_);
     reference_->eval();
     QFile f(selPath);
     if (!f.open(QIODevice::ReadOnly)) throw RunError(QStringLiteral("%1: cannot read the RPT selection").arg(selPath));
@@ -337,6 +339,12 @@ GrpoTrainer::StepStats GrpoTrainer::grpoStep(const std::vector<TrainUnit>& units
   batch.maxLen = base.maxLen;
   auto T0 = model.drawT0(B * G * model.streams(), batch.width());
 
+  torch::Tensor rolloutRng;  // generator state the rollouts' dropout masks come from
+  {
+    auto gen = at::detail::getDefaultCPUGenerator();
+    std::lock_guard<std::mutex> lock(gen.mutex());
+    rolloutRng = gen.get_state();
+  }
   model.train();
   auto [logp, rank] = rolloutLogProbs(model, batch, active, T0);
   auto rewardPerm = rankReward(rank, reward_);
@@ -344,8 +352,21 @@ GrpoTrainer::StepStats GrpoTrainer::grpoStep(const std::vector<TrainUnit>& units
   auto adv = groupAdvantages(rewards).view({B * G}).index_select(0, permT.to(env_.device));
   torch::Tensor refLogp;
   {
+    // The reference scores the very same rollouts: same T0, step counts and dropout masks
+    // (the generator replayed), so log π_θ − log π_ref is the parameters' drift alone and is
+    // exactly 0 before the first update. (Scoring without dropout made the k3 KL explode:
+    // log-probs summed over up to 3k̄ steps differed by tens of nats, exp() of that ~1e19.)
     torch::NoGradGuard ng;
-    refLogp = rolloutLogProbs(static_cast<LaresReasonerImpl&>(*reference_), batch, active, T0).first;
+    RngStateGuard keep;  // the training stream continues after the rollouts, not after the replay
+    {
+      auto gen = at::detail::getDefaultCPUGenerator();
+      std::lock_guard<std::mutex> lock(gen.mutex());
+      gen.set_state(rolloutRng);
+    }
+    auto& ref = static_cast<LaresReasonerImpl&>(*reference_);
+    ref.train();
+    refLogp = rolloutLogProbs(ref, batch, active, T0).first;
+    ref.eval();
   }
   const auto oldLogp = logp.detach();
   StepStats st;

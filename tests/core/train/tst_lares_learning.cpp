@@ -9,6 +9,8 @@
 
 #include <QTemporaryDir>
 
+#include <algorithm>
+
 using namespace rr;
 
 
@@ -43,7 +45,12 @@ class LaresLearningTest : public QObject {
     BatchBuilder builder(data, 12);
     FullRankingEvaluator evaluator(builder, EvalOptions::fromConfig(cfg), torch::kCPU);
     QTemporaryDir dir;
-    NullHooks hooks;
+    struct KlHooks : NullHooks {  // the per-step KL to the reference, in order
+      std::vector<double> kl;
+      void metric(const std::string&, int64_t, int, const QString& name, double value) override {
+        if (name == QLatin1String("rpt/kl")) kl.push_back(value);
+      }
+    } hooks;
     StageEnv env = sptEnv(cfg, data, split, builder, evaluator, hooks, dir.path());
     SptTrainer(env).run();
 
@@ -80,6 +87,13 @@ class LaresLearningTest : public QObject {
     qInfo("mean NDCG@10 reward of training rollouts: before RPT %.4f, after %.4f", before, after);
     // Seen: 0.1966 -> 0.2063 and 0.2207 -> 0.2382 for two initialisations.
     QVERIFY2(after > before + 0.005, "GRPO must raise the mean reward");
+    // The reference scores the same rollouts (same T0, steps and dropout masks): before the
+    // first update the policy is the reference, so the first step's KL is exactly 0, and the
+    // k3 KL stays small (it exploded to ~1e19 when the reference scored without dropout).
+    QVERIFY(!hooks.kl.empty());
+    QCOMPARE(hooks.kl.front(), 0.0);
+    QVERIFY2(*std::max_element(hooks.kl.begin(), hooks.kl.end()) < 10.0,
+             qPrintable(QString::number(*std::max_element(hooks.kl.begin(), hooks.kl.end()))));
   }
 };
 
