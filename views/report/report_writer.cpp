@@ -136,8 +136,20 @@ class PageWriter {
       for (int c = 0; c < row.size() && c < w.size(); ++c) w[c] = std::max(w[c], painter_.fontMetrics().horizontalAdvance(row[c]) + 16);
     int total = 0;
     for (int x : w) total += x;
-    if (total > width_)
-      for (int& x : w) x = x * width_ / total;
+    if (total > width_) {
+      // Too wide: the label column (long run names) gives way first, down to a quarter of the
+      // page, so the figures stay whole; only then do the other columns shrink.
+      const int others = total - w[0];
+      const int minFirst = width_ / 4;
+      if (others + minFirst <= width_) {
+        w[0] = width_ - others;
+      } else {
+        w[0] = minFirst;
+        for (int c = 1; c < w.size(); ++c) w[c] = w[c] * (width_ - minFirst) / std::max(1, others);
+      }
+      total = 0;
+      for (int x : w) total += x;
+    }
     auto drawRow = [&](const QStringList& cells, bool header, int rowIndex) {
       if (rowH > remaining()) newPage();
       int x = kMargin;
