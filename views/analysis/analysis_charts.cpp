@@ -16,12 +16,27 @@ void setupAxes(QCustomPlot* plot, const QString& x, const QString& y) {
   plot->yAxis->setLabel(y);
   plot->legend->setVisible(true);
   plot->legend->setBrush(QColor(255, 255, 255, 220));
-  plot->axisRect()->insetLayout()->setInsetAlignment(0, Qt::AlignTop | Qt::AlignRight);
+  // The legend sits in its own row under the axes (two entries a line): run names are long,
+  // and inside the axes it hid the data.
+  if (plot->legend->layout() == plot->axisRect()->insetLayout()) {
+    plot->axisRect()->insetLayout()->take(plot->legend);
+    plot->plotLayout()->addElement(1, 0, plot->legend);
+    plot->plotLayout()->setRowStretchFactor(1, 0.001);
+    plot->legend->setFillOrder(QCPLayoutGrid::foColumnsFirst);
+    plot->legend->setWrap(2);
+    plot->legend->setBorderPen(Qt::NoPen);
+  }
 }
 
+/// Category labels (run names) cut to 24 characters a line so neighbours never overlap.
 QSharedPointer<QCPAxisTickerText> textTicker(const QStringList& labels, double start = 1) {
   QSharedPointer<QCPAxisTickerText> t(new QCPAxisTickerText);
-  for (int i = 0; i < labels.size(); ++i) t->addTick(start + i, labels[i]);
+  for (int i = 0; i < labels.size(); ++i) {
+    QStringList lines = labels[i].split(QLatin1Char('\n'));
+    for (QString& l : lines)
+      if (l.size() > 24) l = l.left(23) + QStringLiteral("…");
+    t->addTick(start + i, lines.join(QLatin1Char('\n')));
+  }
   return t;
 }
 
@@ -30,9 +45,12 @@ void zeroBasedY(QCustomPlot* plot, double maxValue) {
   plot->yAxis->setRange(0, maxValue > 0 ? maxValue * 1.25 : 1.0);
 }
 
+/// Legend entries cut to 22 characters: two columns of them fit under a panel-width chart.
+QString legendName(const QString& name) { return name.size() > 22 ? name.left(21) + QStringLiteral("…") : name; }
+
 QCPGraph* lineGraph(QCustomPlot* plot, const QString& name, int colorIndex) {
   QCPGraph* g = plot->addGraph();
-  g->setName(name);
+  g->setName(legendName(name));
   QPen pen(seriesColor(colorIndex), 2);
   g->setPen(pen);
   g->setScatterStyle(QCPScatterStyle(QCPScatterStyle::ssCircle, seriesColor(colorIndex), Qt::white, 7));
@@ -253,7 +271,7 @@ void plotGates(QCustomPlot* plot, const DiversityResult& r) {
   const double w = 1.0 / run->bins;
   for (int m = 0; m < run->gateHistogram.size(); ++m) {
     auto* bars = new QCPBars(plot->xAxis, plot->yAxis);
-    bars->setName(QStringLiteral("%1 stream %2 (mean %3)").arg(run->label).arg(m).arg(run->gateMean.value(m), 0, 'f', 3));
+    bars->setName(QStringLiteral("%1 s%2 (mean %3)").arg(legendName(run->label)).arg(m).arg(run->gateMean.value(m), 0, 'f', 3));
     QColor c = seriesColor(m);
     c.setAlpha(150);
     bars->setBrush(c);
