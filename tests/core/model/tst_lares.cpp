@@ -60,6 +60,18 @@ double cappedLognormalPoissonMean(int mean, double sigma, int cap) {
   return total / weight;
 }
 
+/// 12 users x 7 items cycling through 12 items (every user a different phase).
+SequenceData cyclicData() {
+  SequenceData data;
+  data.numItems = 12;
+  for (int u = 0; u < 12; ++u) {
+    std::vector<int32_t> seq;
+    for (int j = 0; j < 7; ++j) seq.push_back(1 + (u + j * 5) % 12);
+    data.sequences.push_back(seq);
+  }
+  return data;
+}
+
 double lse2(double a, double b) { return std::log(std::exp(a) + std::exp(b)); }
 
 }  // namespace
@@ -280,13 +292,7 @@ class LaresTest : public QObject {
   void lossesRunInBothTargetModes() {
     QFETCH(QString, targets);
     QFETCH(QString, combine);
-    SequenceData data;
-    data.numItems = 12;
-    for (int u = 0; u < 12; ++u) {
-      std::vector<int32_t> s;
-      for (int j = 0; j < 7; ++j) s.push_back(1 + (u + j * 5) % 12);
-      data.sequences.push_back(s);
-    }
+    const SequenceData data = cyclicData();
     const DataSplit split = makeSplit(data, SplitOptions{});
     BatchBuilder builder(data, 8);
     RunConfig cfg = tinyConfig();
@@ -329,13 +335,7 @@ class LaresTest : public QObject {
     QFETCH(double, rcl);
     QFETCH(double, div);
     QFETCH(QString, sign);
-    SequenceData data;
-    data.numItems = 12;
-    for (int u = 0; u < 12; ++u) {
-      std::vector<int32_t> seq;
-      for (int j = 0; j < 7; ++j) seq.push_back(1 + (u + j * 5) % 12);
-      data.sequences.push_back(seq);
-    }
+    const SequenceData data = cyclicData();
     const DataSplit split = makeSplit(data, SplitOptions{});
     BatchBuilder builder(data, 8);
     RunConfig cfg = tinyConfig(preset);
