@@ -23,7 +23,7 @@ void setupAxes(QCustomPlot* plot, const QString& x, const QString& y) {
     plot->plotLayout()->addElement(1, 0, plot->legend);
     plot->plotLayout()->setRowStretchFactor(1, 0.001);
     plot->legend->setFillOrder(QCPLayoutGrid::foColumnsFirst);
-    plot->legend->setWrap(2);
+    plot->legend->setWrap(plot->width() >= 420 ? 2 : 1);  // half-width report charts: one entry a line
     plot->legend->setBorderPen(Qt::NoPen);
   }
 }
