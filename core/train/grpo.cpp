@@ -94,18 +94,21 @@ QString sidePath(const QString& lastCheckpoint, const QString& suffix) {
   return p + suffix;
 }
 
-struct RngStateGuard {  // building the reference must not move the training RNG stream
-  torch::Tensor state;
-  RngStateGuard() {
-    auto gen = at::detail::getDefaultCPUGenerator();
-    std::lock_guard<std::mutex> lock(gen.mutex());
-    state = gen.get_state();
-  }
-  ~RngStateGuard() {
-    auto gen = at::detail::getDefaultCPUGenerator();
-    std::lock_guard<std::mutex> lock(gen.mutex());
-    gen.set_state(state);
-  }
+torch::Tensor cpuRngState() {
+  auto gen = at::detail::getDefaultCPUGenerator();
+  std::lock_guard<std::mutex> lock(gen.mutex());
+  return gen.get_state();
+}
+
+void setCpuRngState(const torch::Tensor& state) {
+  auto gen = at::detail::getDefaultCPUGenerator();
+  std::lock_guard<std::mutex> lock(gen.mutex());
+  gen.set_state(state);
+}
+
+struct RngStateGuard {  // restores the generator state it was built with
+  torch::Tensor state = cpuRngState();
+  ~RngStateGuard() { setCpuRngState(state); }
 };
 
 }  // namespace
@@ -339,12 +342,7 @@ GrpoTrainer::StepStats GrpoTrainer::grpoStep(const std::vector<TrainUnit>& units
   batch.maxLen = base.maxLen;
   auto T0 = model.drawT0(B * G * model.streams(), batch.width());
 
-  torch::Tensor rolloutRng;  // generator state the rollouts' dropout masks come from
-  {
-    auto gen = at::detail::getDefaultCPUGenerator();
-    std::lock_guard<std::mutex> lock(gen.mutex());
-    rolloutRng = gen.get_state();
-  }
+  const torch::Tensor rolloutRng = cpuRngState();  // where the rollouts' dropout masks come from
   model.train();
   auto [logp, rank] = rolloutLogProbs(model, batch, active, T0);
   auto rewardPerm = rankReward(rank, reward_);
@@ -358,11 +356,7 @@ GrpoTrainer::StepStats GrpoTrainer::grpoStep(const std::vector<TrainUnit>& units
     // log-probs summed over up to 3k̄ steps differed by tens of nats, exp() of that ~1e19.)
     torch::NoGradGuard ng;
     RngStateGuard keep;  // the training stream continues after the rollouts, not after the replay
-    {
-      auto gen = at::detail::getDefaultCPUGenerator();
-      std::lock_guard<std::mutex> lock(gen.mutex());
-      gen.set_state(rolloutRng);
-    }
+    setCpuRngState(rolloutRng);
     auto& ref = static_cast<LaresReasonerImpl&>(*reference_);
     ref.train();
     refLogp = rolloutLogProbs(ref, batch, active, T0).first;
