@@ -30,6 +30,9 @@ constexpr uint64_t kMaxGapSeconds = 2ull * 24 * 3600;
 /// Generous upper bounds that keep a typo from allocating the machine away.
 constexpr int kMaxUsers = 50'000'000;
 constexpr int kMaxItems = 50'000'000;
+/// pattern=chain: the query tail (2 + 2 + 3 tokens) and the shortest sequence (4 pairs + tail).
+constexpr int kChainTail = 7;
+constexpr int kChainMinLength = 2 * 4 + kChainTail;
 
 /// SplitMix64 (Steele, Lea, Flood 2014): tiny, fast, statistically solid for this purpose, and
 /// fully specified by the integer operations below.
@@ -105,8 +108,15 @@ void checkOptions(const SyntheticOptions& o) {
     bad(QStringLiteral("markov + cluster must be <= 1, got %1").arg(number(o.markov + o.cluster)));
   if (!(o.zipf >= 0) || !std::isfinite(o.zipf))
     bad(QStringLiteral("zipf must be >= 0, got %1").arg(number(o.zipf)));
-  if (o.pattern != QLatin1String("markov") && o.pattern != QLatin1String("copy"))
-    bad(QStringLiteral("unknown pattern '%1' (expected markov or copy)").arg(o.pattern));
+  if (o.pattern != QLatin1String("markov") && o.pattern != QLatin1String("copy") &&
+      o.pattern != QLatin1String("chain"))
+    bad(QStringLiteral("unknown pattern '%1' (expected markov, copy or chain)").arg(o.pattern));
+  if (o.pattern == QLatin1String("chain") && o.minLength < kChainMinLength)
+    bad(QStringLiteral("pattern chain needs min_length >= %1, got %2").arg(kChainMinLength).arg(o.minLength));
+  if (o.pattern == QLatin1String("chain") && o.items < o.maxLength)
+    bad(QStringLiteral("pattern chain needs items (%1) >= max_length (%2): each chain has distinct items")
+            .arg(o.items)
+            .arg(o.maxLength));
   if (o.pattern == QLatin1String("copy") && o.minLength < 4)
     bad(QStringLiteral("pattern copy needs min_length >= 4, got %1").arg(o.minLength));
   if (o.pattern == QLatin1String("copy") && o.items < o.maxLength)
@@ -186,6 +196,40 @@ SyntheticOptions parseSyntheticSpec(const QString& spec) {
 }
 
 namespace {
+/// pattern=chain: P pairs (c_j, c_{j+1}) of a chain c_0 → … → c_P of distinct items, in random
+/// order, define a per-user successor f. Then come three queries: a one-hop block (c_j, f(c_j)),
+/// a two-hop block (c_i, f²(c_i)) and a second two-hop block (c_i', f²(c_i'), f⁴(c_i')). So the
+/// validation target is f²(q) and the test target f²(f²(q)): two lookups in a row (pointer
+/// chasing). One attention layer finds the pair a token starts (with the previous-token
+/// information of the layer below) and reads one hop; the second hop needs the first hop's
+/// result as a new query, i.e. another pass. An odd remainder starts with one unrelated item.
+std::vector<int> chainSequence(int length, int items, SplitMix64& rng) {
+  const int pairs = (length - kChainTail) / 2;
+  const bool filler = (length - kChainTail) % 2 == 1;
+  std::vector<int> chain;  // c_0..c_P, then (maybe) the filler: P + 1 (+ 1) distinct items
+  std::vector<char> used(static_cast<size_t>(items), 0);
+  while (static_cast<int>(chain.size()) < pairs + 1 + (filler ? 1 : 0)) {
+    const int item = static_cast<int>(rng.below(items));
+    if (used[static_cast<size_t>(item)]) continue;
+    used[static_cast<size_t>(item)] = 1;
+    chain.push_back(item);
+  }
+  std::vector<int> order(static_cast<size_t>(pairs));
+  for (int j = 0; j < pairs; ++j) order[static_cast<size_t>(j)] = j;
+  for (int j = pairs - 1; j > 0; --j) std::swap(order[static_cast<size_t>(j)], order[rng.below(j + 1)]);
+  std::vector<int> seq;
+  if (filler) seq.push_back(chain.back());
+  for (int j : order) {
+    seq.push_back(chain[static_cast<size_t>(j)]);
+    seq.push_back(chain[static_cast<size_t>(j + 1)]);
+  }
+  const int one = static_cast<int>(rng.below(pairs));      // c_j with f(c_j) defined
+  const int two = static_cast<int>(rng.below(pairs - 1));  // c_i with f²(c_i) defined
+  const int four = static_cast<int>(rng.below(pairs - 3)); // c_i' with f⁴(c_i') defined
+  for (int c : {one, one + 1, two, two + 2, four, four + 2, four + 4}) seq.push_back(chain[static_cast<size_t>(c)]);
+  return seq;
+}
+
 /// pattern=copy: m = length/2 + 1 distinct items drawn uniformly, then a copy of them from a
 /// random offset j (0 <= j <= 2m - length) up to the length. In the copy, each item is the one
 /// that followed the previous item at its first occurrence: an induction step (find the
@@ -246,6 +290,7 @@ RawLog generateSynthetic(const SyntheticOptions& o) {
   std::vector<int> itemIndex(n, -1);  // generator item -> RawLog::itemIds index
   const double stopProbability = 1.0 / (o.meanLength - o.minLength + 1.0);
   const bool copy = o.pattern == QLatin1String("copy");
+  const bool chained = o.pattern == QLatin1String("chain");
   log.interactions.reserve(static_cast<size_t>(o.users * o.meanLength));
   for (int u = 0; u < o.users; ++u) {
     log.userIds.append(QStringLiteral("u%1").arg(u + 1));
@@ -255,12 +300,13 @@ RawLog generateSynthetic(const SyntheticOptions& o) {
     int length = o.minLength;
     while (length < o.maxLength && !(rng.uniform() < stopProbability)) ++length;
     double time = kBaseTime + static_cast<double>(rng.below(kStartHorizonSeconds));
-    const std::vector<int> copied = copy ? copySequence(length, n, rng) : std::vector<int>();
+    const std::vector<int> copied =
+        copy ? copySequence(length, n, rng) : chained ? chainSequence(length, n, rng) : std::vector<int>();
     int prev = -1;
     for (int t = 0; t < length; ++t) {
       const double r = rng.uniform();
       int item;
-      if (copy) item = copied[static_cast<size_t>(t)];
+      if (copy || chained) item = copied[static_cast<size_t>(t)];
       else if (prev >= 0 && r < o.markov) item = successor[prev];
       else if (prev < 0 || r < o.markov + o.cluster)
         item = members[home][drawRank(clusterCdf[home], rng)];

@@ -27,6 +27,9 @@ struct SyntheticOptions {
   /// uniformly drawn items and the second half repeats them from a random offset, so the next
   /// item is the successor of the previous item's earlier occurrence (an induction step; the
   /// Markov/cluster/popularity keys are unused). Needs min_length >= 4 and items >= max_length.
+  /// "chain": pairs (c_j, c_j+1) of a per-user chain of distinct items, then queries whose
+  /// answers are two hops along it (validation f²(q), test f⁴(q)): pointer chasing, which a
+  /// single pass of two attention layers cannot do. Needs min_length >= 15, items >= max_length.
   QString pattern = QStringLiteral("markov");
   uint64_t seed = 1;
 

@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <map>
 #include <set>
 #include <unordered_map>
 
@@ -82,6 +83,7 @@ class TestSynthetic : public QObject {
   void shapeOfTheLog();
   void markovBeatsPopularity();
   void copyPatternRepeatsTheFirstHalf();
+  void chainPatternAnswersTwoHops();
 };
 
 void TestSynthetic::parseSpec_data() {
@@ -170,6 +172,10 @@ void TestSynthetic::specErrors_data() {
   QTest::newRow("unknown pattern") << "synthetic:pattern=zigzag" << "unknown pattern 'zigzag'";
   QTest::newRow("copy with short sequences") << "synthetic:pattern=copy,min_length=3,length=5,max_length=9"
                                              << "pattern copy needs min_length >= 4";
+  QTest::newRow("chain too short") << "synthetic:pattern=chain,min_length=12,length=16,max_length=20"
+                                   << "pattern chain needs min_length >= 15";
+  QTest::newRow("chain with too few items") << "synthetic:pattern=chain,items=20,clusters=2,min_length=15,max_length=30"
+                                            << "pattern chain needs items (20) >= max_length (30)";
   QTest::newRow("copy with too few items") << "synthetic:pattern=copy,items=20,clusters=2,max_length=30"
                                            << "pattern copy needs items (20) >= max_length (30)";
   QTest::newRow("key twice") << "synthetic:users=1,users=2" << "key 'users' given twice";
@@ -336,6 +342,46 @@ void TestSynthetic::copyPatternRepeatsTheFirstHalf() {
     periods.insert(m - j);
   }
   QVERIFY2(periods.size() >= 5, "the period must vary between users");
+}
+
+void TestSynthetic::chainPatternAnswersTwoHops() {
+  // Every user: [filler] pairs (c_j, c_j+1) of one chain of distinct items, then the tail
+  // q1 f(q1) | q2 f²(q2) | q3 f²(q3) f⁴(q3), f read off the user's own pairs.
+  const SyntheticOptions o = parseSyntheticSpec(
+      QStringLiteral("synthetic:users=300,items=80,clusters=2,length=19,min_length=15,max_length=24,pattern=chain,seed=9"));
+  const RawLog log = generateSynthetic(o);
+  std::vector<std::vector<int>> seqs(o.users);
+  for (const RawInteraction& r : log.interactions) seqs[r.user].push_back(r.item);
+  std::set<int> lengths, answers;
+  for (const auto& seq : seqs) {
+    const int L = static_cast<int>(seq.size());
+    QVERIFY(L >= o.minLength && L <= o.maxLength);
+    lengths.insert(L);
+    const int head = (L - 7) % 2, pairs = (L - 7) / 2;
+    std::map<int, int> f;
+    for (int j = 0; j < pairs; ++j) {
+      const int a = seq[head + 2 * j], b = seq[head + 2 * j + 1];
+      QVERIFY2(!f.count(a), "a chain item starts two pairs");
+      f[a] = b;
+    }
+    QCOMPARE(static_cast<int>(std::set<int>(seq.begin(), seq.begin() + head + 2 * pairs).size()), pairs + 1 + head);
+    auto hop = [&](int x, int n) {
+      for (int i = 0; i < n; ++i) {
+        if (!f.count(x)) return -1;
+        x = f[x];
+      }
+      return x;
+    };
+    const int t = head + 2 * pairs;
+    QCOMPARE(seq[t + 1], hop(seq[t], 1));
+    QCOMPARE(seq[t + 3], hop(seq[t + 2], 2));
+    QCOMPARE(seq[t + 5], hop(seq[t + 4], 2));  // the validation target
+    QCOMPARE(seq[t + 6], hop(seq[t + 5], 2));  // the test target
+    QVERIFY(seq[t + 6] != hop(seq[t + 5], 1));
+    answers.insert(seq[t + 6]);
+  }
+  QVERIFY2(lengths.size() >= 3, "lengths must vary");
+  QVERIFY2(answers.size() >= 30, "test targets must vary between users");
 }
 
 RR_TEST_MAIN(TestSynthetic)
