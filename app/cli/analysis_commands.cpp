@@ -19,6 +19,7 @@
 #include <QSaveFile>
 
 #include <algorithm>
+#include <cmath>
 
 namespace rr::cli {
 
@@ -105,6 +106,22 @@ void printAnalysis(const QString& kind, const QJsonObject& r, QTextStream& out) 
       for (int m = 0; m < d.ranks[s].size(); ++m)
         out << QStringLiteral("  step %1 stream %2: target rank %3\n").arg(s).arg(m).arg(d.ranks[s][m] + 1);
     out << QStringLiteral("  %1 attention maps\n").arg(d.maps.size());
+    // How differently the streams look at the history: per step and layer, the largest
+    // difference of a head-averaged attention weight between stream m and stream 0.
+    for (const auto& a : d.maps) {
+      if (a.stream == 0) continue;
+      for (const auto& b : d.maps) {
+        if (b.stream != 0 || b.step != a.step || b.layer != a.layer) continue;
+        const QVector<double> wa = InspectorData::headAverage(a), wb = InspectorData::headAverage(b);
+        double maxDiff = 0;
+        for (int k = 0; k < std::min(wa.size(), wb.size()); ++k) maxDiff = std::max(maxDiff, std::abs(wa[k] - wb[k]));
+        out << QStringLiteral("  step %1 layer %2: max |attention(stream %3) - attention(stream 0)| = %4\n")
+                   .arg(a.step)
+                   .arg(a.layer)
+                   .arg(a.stream)
+                   .arg(num(maxDiff));
+      }
+    }
   }
 }
 
