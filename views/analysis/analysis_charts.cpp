@@ -224,7 +224,7 @@ void plotEfficiency(QCustomPlot* plot, const EfficiencyResult& r) {
 
 void plotDiversity(QCustomPlot* plot, const DiversityResult& r) {
   resetPlot(plot);
-  setupAxes(plot, QStringLiteral("reasoning step t"), QStringLiteral("D(t) = mean pairwise ‖h_t,m − h_t,m'‖²"));
+  setupAxes(plot, QStringLiteral("reasoning step t"), QStringLiteral("D(t), pairwise ‖Δh‖²"));
   double maxV = 0, maxX = 0;
   for (int i = 0; i < r.runs.size(); ++i) {
     const auto& x = r.runs[i];
@@ -337,40 +337,56 @@ bool plotTrainingCurves(QCustomPlot* plot, const ExperimentStore& store, const Q
                         const QString& metricName) {
   resetPlot(plot);
   setupAxes(plot, QStringLiteral("epoch"), metricName);
-  double maxV = 0, maxX = 1;
+  double maxV = 0, minV = 0, maxX = 1;
   bool any = false;
   for (int i = 0; i < runIds.size(); ++i) {
     const auto records = store.metrics(runIds[i], metricName);
     if (records.isEmpty()) continue;
     const RunRecord run = store.run(runIds[i]);
-    QCPGraph* g = lineGraph(plot, QStringLiteral("#%1 %2").arg(run.id).arg(run.name.isEmpty() ? run.preset : run.name), i);
-    g->setScatterStyle(QCPScatterStyle(QCPScatterStyle::ssCircle, 4));
+    const QString runLabel = QStringLiteral("#%1 %2").arg(run.id).arg(run.name.isEmpty() ? run.preset : run.name);
     // Stages follow each other: epochs continue across stages. Series logged several times an
-    // epoch (losses) are drawn as their per-epoch mean.
+    // epoch (losses) are drawn as their per-epoch mean. Losses of different stages are different
+    // objectives (SPT's cross-entropy, GRPO's clipped surrogate), so each stage gets its own line
+    // (dashed after the first); a validation metric stays one line across stages.
+    const bool splitStages = metricName.startsWith(QLatin1String("loss/"));
+    QVector<QPair<QString, QMap<int, QPair<double, int>>>> series;  // (stage, x -> (sum, count))
     QString stage;
     int offset = 0, lastEpoch = 0;
-    QMap<int, QPair<double, int>> perEpoch;  // x -> (sum, count)
     for (const auto& m : records) {
       if (m.name != metricName) continue;
-      if (m.stage != stage) {
-        offset += lastEpoch;
+      if (series.isEmpty() || m.stage != stage) {
+        if (!series.isEmpty()) offset += lastEpoch;
         stage = m.stage;
+        if (series.isEmpty() || splitStages) series.append({stage, {}});
       }
       lastEpoch = m.epoch;
-      auto& acc = perEpoch[offset + m.epoch];
+      auto& acc = series.last().second[offset + m.epoch];
       acc.first += m.value;
       acc.second += 1;
     }
-    for (auto it = perEpoch.begin(); it != perEpoch.end(); ++it) {
-      const double v = it.value().first / it.value().second;
-      g->addData(it.key(), v);
-      maxV = std::max(maxV, v);
-      maxX = std::max(maxX, static_cast<double>(it.key()));
-      any = true;
+    for (int k = 0; k < series.size(); ++k) {
+      const bool named = splitStages && series.size() > 1;
+      QCPGraph* g = lineGraph(plot, named ? QStringLiteral("%1 (%2)").arg(runLabel, series[k].first) : runLabel, i);
+      g->setScatterStyle(QCPScatterStyle(QCPScatterStyle::ssCircle, 4));
+      if (k > 0) {
+        QPen pen = g->pen();
+        pen.setStyle(Qt::DashLine);
+        g->setPen(pen);
+      }
+      const auto& perEpoch = series[k].second;
+      for (auto it = perEpoch.begin(); it != perEpoch.end(); ++it) {
+        const double v = it.value().first / it.value().second;
+        g->addData(it.key(), v);
+        maxV = std::max(maxV, v);
+        minV = std::min(minV, v);  // GRPO's surrogate loss can be negative
+        maxX = std::max(maxX, static_cast<double>(it.key()));
+        any = true;
+      }
     }
   }
   plot->xAxis->setRange(0, maxX + 1);
   zeroBasedY(plot, maxV);
+  if (minV < 0) plot->yAxis->setRange(minV * 1.25, maxV > 0 ? maxV * 1.25 : 0.0);
   plot->replot();
   return any;
 }
