@@ -461,6 +461,7 @@ InspectorPanel::InspectorPanel(StudioContext& context, QWidget* parent)
   auto* go = new QPushButton(tr("Inspect"), body_);
   go->setToolTip(tr("Runs the first selected run on this user (or test case) and shows its reasoning"));
   position_ = new QLabel(body_);
+  user_->setMinimumWidth(140);  // room for a user id next to the case spin box
   pick->addWidget(user_);
   pick->addWidget(case_);
   pick->addWidget(go);
@@ -470,6 +471,7 @@ InspectorPanel::InspectorPanel(StudioContext& context, QWidget* parent)
   auto* split = new QSplitter(Qt::Horizontal, body_);
   history_ = new QListWidget(split);
   history_->setMinimumWidth(160);
+  history_->setWordWrap(true);  // long titles and the target line wrap instead of being cut
   auto* mid = new QWidget(split);
   auto* ml = new QVBoxLayout(mid);
   ml->setContentsMargins(0, 0, 0, 0);
@@ -535,11 +537,16 @@ void InspectorPanel::showData(const InspectorData& data) {
   case_->setPrefix(tr("%1 case ").arg(data_.split));
   history_->clear();
   for (int i = 0; i < data_.history.size(); ++i)
-    history_->addItem(QStringLiteral("%1. %2").arg(i + 1).arg(data_.historyLabels.value(i, QString::number(data_.history[i]))));
+  {
+    auto* item = new QListWidgetItem(QStringLiteral("%1. %2").arg(i + 1).arg(data_.historyLabels.value(i, QString::number(data_.history[i]))));
+    item->setToolTip(item->text());
+    history_->addItem(item);
+  }
   auto* target = new QListWidgetItem(tr("→ target: %1 (final rank %2)").arg(data_.targetLabel).arg(data_.finalRank + 1));
   QFont f = target->font();
   f.setBold(true);
   target->setFont(f);
+  target->setToolTip(target->text());
   history_->addItem(target);
 
   // Target rank after every step, one line per stream (log scale: rank 1 at the top).
