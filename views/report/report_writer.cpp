@@ -463,7 +463,8 @@ int writeReport(const ReportOptions& options, const QString& pdfPath) {
                              "early when it no longer improves; the best epoch's weights are the ones evaluated."),
               true);
   w.chart(360, [&](QCustomPlot* p) { plotTrainingCurves(p, *plan.store, plan.runIds, QStringLiteral("loss/total")); });
-  w.paragraph(QStringLiteral("Training loss (all objectives together), mean over each epoch."), true);
+  w.paragraph(QStringLiteral("Training loss (all objectives together), mean over each epoch; one line per stage (dashed: "
+                             "post-training, whose GRPO surrogate loss is a different objective on its own scale)."), true);
 
   // 5. Analyses.
   for (const auto& a : plan.analyses) {
