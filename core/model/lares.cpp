@@ -184,6 +184,7 @@ LaresOptions LaresOptions::fromConfig(const RunConfig& cfg) {
   const bool hybrid = cfg.getString(QStringLiteral("model.reasoner.kind")) == QLatin1String("hybrid");
   o.streams = hybrid ? cfg.getInt(QStringLiteral("model.reasoner.streams")) : 1;
   o.gate = cfg.getString(QStringLiteral("model.reasoner.aggregate")) == QLatin1String("gate");
+  o.triggerStd = cfg.getDouble(QStringLiteral("model.reasoner.trigger_std"));
   o.combine = parseCombine(cfg.getString(QStringLiteral("model.reasoner.combine")));
   o.t0RandomAtEval = cfg.getString(QStringLiteral("model.reasoner.t0_eval")) == QLatin1String("random");
   o.t0Std = cfg.getDouble(QStringLiteral("model.reasoner.t0_std"));
@@ -225,7 +226,7 @@ LaresReasonerImpl::LaresReasonerImpl(Encoder encoder, LaresOptions options, Targ
   }
   if (opt_.combine == LaresOptions::Combine::Gated) gatedW_ = register_parameter("combine_gate", torch::zeros({d}));
   if (opt_.streams > 1) {
-    triggers_ = register_parameter("triggers", torch::randn({opt_.streams, d}) * encoder_->spec().layer.initStd);
+    triggers_ = register_parameter("triggers", torch::randn({opt_.streams, d}) * opt_.triggerStd);
     if (opt_.gate) {
       gateLinear_ = register_module("gate", torch::nn::Linear(d, opt_.streams));
       initWeights(*gateLinear_, encoder_->spec().layer.initStd);

@@ -60,6 +60,7 @@ struct LaresOptions {
   int evalSteps = 0;      ///< 0 = steps
   int streams = 1;        ///< M (1 = LARES, > 1 = hybrid)
   bool gate = true;       ///< hybrid: gated (true) or mean (false) stream combination
+  double triggerStd = 0.02;  ///< hybrid: std of the trigger tokens' initial draw
   Combine combine = Combine::Add;
   bool t0RandomAtEval = false;
   double t0Std = 1.0;

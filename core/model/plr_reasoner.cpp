@@ -22,7 +22,8 @@ PlrReasonerImpl::PlrReasonerImpl(Encoder encoder, const RunConfig& cfg)
   register_module("encoder", encoder_);
   const int d = encoder_->d();
   const double initStd = encoder_->spec().layer.initStd;
-  triggers = register_parameter("triggers", torch::randn({streams_, d}) * initStd);
+  triggers = register_parameter(
+      "triggers", torch::randn({streams_, d}) * cfg.getDouble(QStringLiteral("model.reasoner.trigger_std")));
   rpe = register_module("rpe", torch::nn::Embedding(steps_, d));
   gateProj = register_module("gate", torch::nn::Linear(d, streams_));
   repDrop = register_module("rep_drop", torch::nn::Dropout(cfg.getDouble(QStringLiteral("model.reasoner.rep_dropout"))));

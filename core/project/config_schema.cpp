@@ -263,6 +263,16 @@ ConfigSchema::ConfigSchema() {
             "Number of reasoning streams, each started from its own learnable trigger token and run "
             "together in one batched pass (PLR default 2).")
       .appliesTo = kPlr;
+  {
+    ConfigKey& k = b.real("model.reasoner.trigger_std", 0.02, 0, 100, "Trigger initialisation std",
+                          "Standard deviation of the normal draw that initialises the M trigger tokens τ_m "
+                          "(default 0.02, the weights' init). Streams start apart only by their triggers: "
+                          "on Beauty (batch 2048) 0.02 left the two streams nearly identical (D(1) ≈ 0.005, "
+                          "gates 0.50/0.50), while 1 (about h₀'s size) kept them far apart but the gate "
+                          "then chose one stream (0.985) and test NDCG@20 was lower (see the README).");
+    k.appliesTo = kPlr;
+    k.advanced = true;
+  }
   b.integer("model.reasoner.pre_layers", 2, 0, 16, "Pre-block layers L1",
             "Layers of the pre-block that encodes the items once before the recurrence (LARES default 2; "
             "0 removes the pre-block, an ablation).")
@@ -406,13 +416,16 @@ ConfigSchema::ConfigSchema() {
   }
   {
     ConfigKey& k = b.real("train.tla_temperature", 1.0, 1e-4, 1e4, "TLA temperature",
-                          "Temperature of the TLA InfoNCE (LARES default 1).");
+                          "Temperature of the TLA InfoNCE (LARES default 1). With dot products of post-LayerNorm "
+                          "states (norm about √d) τ = 1 gives logits up to ±d that swamp the cross-entropy; "
+                          "on synthetic data τ = 10 kept the model learning (see the README).");
     k.appliesTo = kLares;
     k.advanced = true;
   }
   {
     ConfigKey& k = b.real("train.sla_temperature", 1.0, 1e-4, 1e4, "SLA temperature",
-                          "Temperature of the SLA InfoNCE (LARES default 1).");
+                          "Temperature of the SLA InfoNCE (LARES default 1); see train.tla_temperature for why "
+                          "10 learned better here.");
     k.appliesTo = kLares;
     k.advanced = true;
   }

@@ -106,6 +106,24 @@ class ReasonersTest : public QObject {
     }
   }
 
+  void triggersFollowTriggerStd() {
+    // model.reasoner.trigger_std sets the scale of PLR's and the hybrid's trigger tokens.
+    for (const char* preset : {"plr-fast", "hybrid"})
+      for (double stdev : {0.02, 1.0}) {
+        RunConfig cfg = smallConfig(preset);
+        cfg.set("model.reasoner.streams", 8);
+        cfg.set("model.reasoner.trigger_std", stdev);
+        Recommender model = buildRecommender(cfg, kItems);
+        const auto params = model->named_parameters();
+        const torch::Tensor* triggers = params.find("triggers");
+        QVERIFY2(triggers, preset);
+        QCOMPARE(triggers->sizes().vec(), (std::vector<int64_t>{8, 16}));
+        const double measured = triggers->std().item<double>();
+        QVERIFY2(measured > 0.8 * stdev && measured < 1.2 * stdev,
+                 qPrintable(QString("%1: trigger std %2, configured %3").arg(preset).arg(measured).arg(stdev)));
+      }
+  }
+
   void gateIsADistribution() {
     for (const char* agg : {"gate", "mean"}) {
       RunConfig cfg = smallConfig("plr-fast");

@@ -64,6 +64,7 @@ const KeySpec kSpec[] = {
     {"model.reasoner.steps", "I", "2", "reasoner", 1, 64, "", kAll},
     {"model.reasoner.eval_steps", "I", "0", "reasoner", 0, 256, "", kAll},
     {"model.reasoner.streams", "I", "2", "reasoner", 1, 32, "", kPH},
+    {"model.reasoner.trigger_std", "D", "0.02", "reasoner", 0, 100, "", kPH},
     {"model.reasoner.pre_layers", "I", "2", "reasoner", 0, 16, "", kLH},
     {"model.reasoner.core_layers", "I", "2", "reasoner", 1, 16, "", kLH},
     {"model.reasoner.combine", "E", "\"add\"", "reasoner", NA, NA, "add|concat|gated", kLH},
