@@ -196,6 +196,19 @@ SyntheticOptions parseSyntheticSpec(const QString& spec) {
 }
 
 namespace {
+/// `count` distinct items drawn uniformly (rejection; count <= items is checked in checkOptions).
+std::vector<int> distinctItems(int count, int items, SplitMix64& rng) {
+  std::vector<int> out;
+  std::vector<char> used(static_cast<size_t>(items), 0);
+  while (static_cast<int>(out.size()) < count) {
+    const int item = static_cast<int>(rng.below(items));
+    if (used[static_cast<size_t>(item)]) continue;
+    used[static_cast<size_t>(item)] = 1;
+    out.push_back(item);
+  }
+  return out;
+}
+
 /// pattern=chain: P pairs (c_j, c_{j+1}) of a chain c_0 → … → c_P of distinct items, in random
 /// order, define a per-user successor f. Then come three queries: a one-hop block (c_j, f(c_j)),
 /// a two-hop block (c_i, f²(c_i)) and a second two-hop block (c_i', f²(c_i'), f⁴(c_i')). So the
@@ -206,14 +219,8 @@ namespace {
 std::vector<int> chainSequence(int length, int items, SplitMix64& rng) {
   const int pairs = (length - kChainTail) / 2;
   const bool filler = (length - kChainTail) % 2 == 1;
-  std::vector<int> chain;  // c_0..c_P, then (maybe) the filler: P + 1 (+ 1) distinct items
-  std::vector<char> used(static_cast<size_t>(items), 0);
-  while (static_cast<int>(chain.size()) < pairs + 1 + (filler ? 1 : 0)) {
-    const int item = static_cast<int>(rng.below(items));
-    if (used[static_cast<size_t>(item)]) continue;
-    used[static_cast<size_t>(item)] = 1;
-    chain.push_back(item);
-  }
+  // c_0..c_P, then (maybe) the filler: P + 1 (+ 1) distinct items
+  const std::vector<int> chain = distinctItems(pairs + 1 + (filler ? 1 : 0), items, rng);
   std::vector<int> order(static_cast<size_t>(pairs));
   for (int j = 0; j < pairs; ++j) order[static_cast<size_t>(j)] = j;
   for (int j = pairs - 1; j > 0; --j) std::swap(order[static_cast<size_t>(j)], order[rng.below(j + 1)]);
@@ -237,14 +244,7 @@ std::vector<int> chainSequence(int length, int items, SplitMix64& rng) {
 /// period m - j differs between users and no item or position predicts the next item alone.
 std::vector<int> copySequence(int length, int items, SplitMix64& rng) {
   const int m = length / 2 + 1;
-  std::vector<int> seq;
-  std::vector<char> used(static_cast<size_t>(items), 0);
-  while (static_cast<int>(seq.size()) < m) {
-    const int item = static_cast<int>(rng.below(items));
-    if (used[static_cast<size_t>(item)]) continue;
-    used[static_cast<size_t>(item)] = 1;
-    seq.push_back(item);
-  }
+  std::vector<int> seq = distinctItems(m, items, rng);
   const int j = static_cast<int>(rng.below(2 * m - length + 1));
   for (int k = 0; static_cast<int>(seq.size()) < length; ++k) seq.push_back(seq[static_cast<size_t>(j + k)]);
   return seq;

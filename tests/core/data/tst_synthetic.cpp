@@ -320,14 +320,22 @@ void TestSynthetic::markovBeatsPopularity() {
            qPrintable(QStringLiteral("Markov %1 vs popularity %2").arg(markovRecall).arg(popRecall)));
 }
 
+namespace {
+/// Each user's generated item sequence (generator item indices), in order.
+std::vector<std::vector<int>> sequencesOf(const SyntheticOptions& o) {
+  const RawLog log = generateSynthetic(o);
+  std::vector<std::vector<int>> seqs(static_cast<size_t>(o.users));
+  for (const RawInteraction& r : log.interactions) seqs[static_cast<size_t>(r.user)].push_back(r.item);
+  return seqs;
+}
+}  // namespace
+
 void TestSynthetic::copyPatternRepeatsTheFirstHalf() {
   // Every user: m = length/2 + 1 distinct items, then a copy from an offset j <= 2m - length;
   // so every item after position m is the successor of the previous item's first occurrence.
   const SyntheticOptions o = parseSyntheticSpec(
       QStringLiteral("synthetic:users=300,items=60,clusters=3,length=12,min_length=6,max_length=20,pattern=copy,seed=4"));
-  const RawLog log = generateSynthetic(o);
-  std::vector<std::vector<int>> seqs(o.users);
-  for (const RawInteraction& r : log.interactions) seqs[r.user].push_back(r.item);
+  const std::vector<std::vector<int>> seqs = sequencesOf(o);
   std::set<int> periods;
   for (const auto& seq : seqs) {
     const int L = static_cast<int>(seq.size()), m = L / 2 + 1;
@@ -349,9 +357,7 @@ void TestSynthetic::chainPatternAnswersTwoHops() {
   // q1 f(q1) | q2 f²(q2) | q3 f²(q3) f⁴(q3), f read off the user's own pairs.
   const SyntheticOptions o = parseSyntheticSpec(
       QStringLiteral("synthetic:users=300,items=80,clusters=2,length=19,min_length=15,max_length=24,pattern=chain,seed=9"));
-  const RawLog log = generateSynthetic(o);
-  std::vector<std::vector<int>> seqs(o.users);
-  for (const RawInteraction& r : log.interactions) seqs[r.user].push_back(r.item);
+  const std::vector<std::vector<int>> seqs = sequencesOf(o);
   std::set<int> lengths, answers;
   for (const auto& seq : seqs) {
     const int L = static_cast<int>(seq.size());
