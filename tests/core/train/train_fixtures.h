@@ -1,11 +1,16 @@
 #pragma once
 // Shared by the training tests: hooks that never cancel, an SPT stage environment over a test
 // dataset, and the popularity baseline a model that learns must beat.
+#include "core/data/preprocess.h"
+#include "core/data/synthetic.h"
 #include "core/eval/evaluator.h"
+#include "core/model/layers.h"
+#include "core/train/checkpoint.h"
 #include "core/train/trainer.h"
 
 #include <QDir>
 #include <QStringList>
+#include <QTemporaryDir>
 
 #include <numeric>
 
@@ -47,6 +52,37 @@ inline double popularityRecall(const SequenceData& data, const DataSplit& split,
   Batch b = builder.evalBatch(split.test, rows);
   auto scores = counts.unsqueeze(0).expand({b.size(), data.numItems + 1}).clone();
   return FullRankingEvaluator::ranksFromScores(scores, b.target).lt(10).to(torch::kDouble).mean().item<double>();
+}
+
+/// A seeded synthetic dataset and its leave-one-out split.
+struct SyntheticTask {
+  SequenceData data;
+  DataSplit split;
+  explicit SyntheticTask(const SyntheticOptions& options)
+      : data(preprocess(generateSynthetic(options), PreprocessOptions{})), split(makeSplit(data, SplitOptions{})) {}
+};
+
+/// What trainThenTest saw: test metrics of the best-validation checkpoint and the model's size.
+struct TestedModel {
+  QMap<QString, double> test;
+  int64_t parameters = 0;
+};
+
+/// Pre-trains a fresh model of `cfg` on the task (SPT stage only) and evaluates its best
+/// checkpoint on the test cases.
+inline TestedModel trainThenTest(const RunConfig& cfg, const SyntheticTask& task) {
+  const int maxLen = cfg.getInt(QStringLiteral("data.max_len"));
+  BatchBuilder builder(task.data, maxLen);
+  FullRankingEvaluator evaluator(builder, EvalOptions::fromConfig(cfg), torch::kCPU);
+  QTemporaryDir dir;
+  NullHooks hooks;
+  StageEnv env = sptEnv(cfg, task.data, task.split, builder, evaluator, hooks, dir.path());
+  SptTrainer(env).run();
+  loadCheckpoint(env.bestCheckpoint, *env.model, nullptr, false);
+  TestedModel out;
+  out.test = evaluator.evaluate(*env.model, task.split.test).metrics;
+  out.parameters = parameterCount(*env.model);
+  return out;
 }
 
 }  // namespace rr

@@ -1,18 +1,14 @@
-// GRPO post-training raises the mean reward of a pre-trained LARES's rollouts on planted data.
-#include "core/data/preprocess.h"
-#include "core/data/synthetic.h"
-#include "core/eval/evaluator.h"
+// LARES and the hybrid learn what a single pass of the same size cannot (an induction step), and GRPO
+// post-training raises the mean reward of a pre-trained LARES's rollouts on planted data.
 #include "core/model/lares.h"
 #include "core/train/grpo.h"
 #include "test_main.h"
 #include "train_fixtures.h"
 
-#include <QTemporaryDir>
-
 #include <algorithm>
+#include <cstdlib>
 
 using namespace rr;
-
 
 class LaresLearningTest : public QObject {
   Q_OBJECT
@@ -21,6 +17,73 @@ class LaresLearningTest : public QObject {
   LaresLearningTest() { qputenv("QTEST_FUNCTION_TIMEOUT", "900000"); }
 
  private slots:
+  void beatsSameSizeSinglePassOnComposition_data() {
+    QTest::addColumn<QString>("kind");
+    QTest::newRow("lares") << QString("lares");
+    QTest::newRow("hybrid") << QString("hybrid");
+  }
+
+  // pattern=copy: the next item is the successor of the last item's earlier occurrence. That
+  // takes two attention operations in sequence (find the occurrence, then read the token after
+  // it), so one Transformer layer run once cannot do it, while the same layer applied three
+  // times by LARES's core block can. Same parameters (plus LARES's step LayerNorm), same
+  // training. The hybrid runs that recurrence as two trigger-perturbed streams under a gate.
+  // Measured (4,000 users, 20 epochs): SASRec 1 layer test NDCG@10 0.317, LARES 1 core
+  // layer x 3 steps 0.903; LARES's valid NDCG@10 jumped from 0.51 to 0.77 at epoch 11.
+  void beatsSameSizeSinglePassOnComposition() {
+    QFETCH(QString, kind);
+    torch::set_num_threads(1);
+    SyntheticOptions so;
+    so.users = 4000;
+    so.items = 60;
+    so.meanLength = 12;
+    so.minLength = 8;
+    so.maxLength = 20;
+    so.pattern = "copy";
+    so.seed = 7;
+    const SyntheticTask task(so);
+    auto common = [](RunConfig cfg) {
+      cfg.set("data.max_len", 20);
+      cfg.set("model.d", 32);
+      cfg.set("model.ffn", 128);
+      cfg.set("model.heads", 2);
+      cfg.set("model.dropout", 0.0);
+      cfg.set("model.attn_dropout", 0.0);
+      cfg.set("model.temperature", 1.0);
+      cfg.set("train.targets", "last");
+      cfg.set("train.optimizer", "adam");
+      cfg.set("train.lr", 3e-3);
+      cfg.set("train.batch_size", 128);
+      cfg.set("train.epochs", 20);
+      cfg.set("train.patience", 0);
+      cfg.set("train.seed", 5);
+      return cfg;
+    };
+    RunConfig single = common(RunConfig::fromPreset("sasrec"));
+    single.set("model.layers", 1);
+    RunConfig deep = common(RunConfig::fromPreset(kind));
+    deep.set("model.reasoner.pre_layers", 0);
+    deep.set("model.reasoner.core_layers", 1);
+    deep.set("model.reasoner.sampler", "constant");
+    deep.set("model.reasoner.steps", 3);
+    deep.set("train.tla_weight", 0.0);
+    deep.set("train.sla_weight", 0.0);
+    deep.set("train.rcl_weight", 0.0);
+    deep.set("train.div_weight", 0.0);
+    torch::manual_seed(1);
+    const TestedModel base = trainThenTest(single, task);
+    torch::manual_seed(1);
+    const TestedModel reasoner = trainThenTest(deep, task);
+    qInfo("copy task, test NDCG@10: SASRec 1 layer %.4f (%lld parameters); %s, 1 core layer x 3 steps %.4f "
+          "(%lld parameters)",
+          base.test.value("ndcg@10"), static_cast<long long>(base.parameters), qPrintable(kind),
+          reasoner.test.value("ndcg@10"), static_cast<long long>(reasoner.parameters));
+    if (kind == QLatin1String("lares"))
+      QVERIFY2(std::abs(reasoner.parameters - base.parameters) <= 2 * 32, "the models must be the same size");
+    QVERIFY2(reasoner.test.value("ndcg@10") > base.test.value("ndcg@10") + 0.2,
+             "the recurrence must beat the single pass by 0.2 NDCG@10 on a task that needs two attention steps");
+  }
+
   void rptRaisesMeanReward() {
     torch::manual_seed(1);  // the model's initialisation
     SyntheticOptions so;
@@ -29,8 +92,9 @@ class LaresLearningTest : public QObject {
     so.clusters = 5;
     so.meanLength = 12;
     so.seed = 4;
-    const SequenceData data = preprocess(generateSynthetic(so), PreprocessOptions{});
-    const DataSplit split = makeSplit(data, SplitOptions{});
+    const SyntheticTask task(so);
+    const SequenceData& data = task.data;
+    const DataSplit& split = task.split;
     RunConfig cfg = RunConfig::fromPreset("lares");
     cfg.set("data.max_len", 12);
     cfg.set("model.d", 32);
