@@ -5,6 +5,7 @@
 #include "core/data/synthetic.h"
 #include "core/eval/evaluator.h"
 #include "core/model/layers.h"
+#include "core/runtime.h"
 #include "core/train/checkpoint.h"
 #include "core/train/trainer.h"
 
@@ -23,6 +24,10 @@ struct NullHooks : TrainHooks {
   void metric(const std::string&, int64_t, int, const QString&, double) override {}
   void message(const QString& m) override { messages << m; }
 };
+
+/// One thread in LibTorch's pool and OpenBLAS's. CTest sets OPENBLAS_NUM_THREADS=1; run
+/// directly beside other jobs, a two-thread OpenBLAS spins and made one learning test 5x slower.
+inline void useOneThread() { runtime::applySplit({1, 1}); }
 
 /// A fresh model of `cfg` with its SPT settings; checkpoints go to dir/spt-{last,best}.pt.
 inline StageEnv sptEnv(const RunConfig& cfg, const SequenceData& data, const DataSplit& split,

@@ -32,7 +32,7 @@ class LaresLearningTest : public QObject {
   // layer x 3 steps 0.903; LARES's valid NDCG@10 jumped from 0.51 to 0.77 at epoch 11.
   void beatsSameSizeSinglePassOnComposition() {
     QFETCH(QString, kind);
-    torch::set_num_threads(1);
+    useOneThread();
     SyntheticOptions so;
     so.users = 4000;
     so.items = 60;

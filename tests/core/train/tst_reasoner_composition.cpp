@@ -27,7 +27,7 @@ class ReasonerCompositionTest : public QObject {
   // CTest runs each row as its own test (tests/core/train/CMakeLists.txt), in parallel.
   void beatsBackboneOnComposition() {
     QFETCH(QString, preset);
-    torch::set_num_threads(1);
+    useOneThread();
     SyntheticOptions so;
     so.users = 8000;
     so.items = 60;

@@ -46,7 +46,7 @@ class ReasonerLearningTest : public QObject {
   Q_OBJECT
  private slots:
   void reasonersLearn() {
-    torch::set_num_threads(1);
+    useOneThread();
     const SyntheticTask f = markovTask();
     const double pop = popularityRecall(f.data, f.split, BatchBuilder(f.data, 15));
     const auto base = trainAndTest(f, "sasrec");
