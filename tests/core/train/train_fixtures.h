@@ -1,6 +1,7 @@
 #pragma once
 // Shared by the training tests: hooks that never cancel, an SPT stage environment over a test
-// dataset, and the popularity baseline a model that learns must beat.
+// dataset, the popularity baseline a model that learns must beat, seeded synthetic tasks (the
+// copy task among them) and a train-then-test helper.
 #include "core/data/preprocess.h"
 #include "core/data/synthetic.h"
 #include "core/eval/evaluator.h"

@@ -1,5 +1,5 @@
-// LARES and the hybrid learn what a single pass of the same size cannot (an induction step), and GRPO
-// post-training raises the mean reward of a pre-trained LARES's rollouts on planted data.
+// LARES and the hybrid learn what a single pass of the same size cannot (an induction step),
+// and GRPO post-training raises the mean reward of a pre-trained LARES's rollouts on planted data.
 #include "core/model/lares.h"
 #include "core/train/grpo.h"
 #include "test_main.h"
