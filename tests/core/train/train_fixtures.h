@@ -27,7 +27,8 @@ struct NullHooks : TrainHooks {
 };
 
 /// One thread in LibTorch's pool and OpenBLAS's. CTest sets OPENBLAS_NUM_THREADS=1; run
-/// directly beside other jobs, a two-thread OpenBLAS spins and made one learning test 5x slower.
+/// directly beside other jobs, a two-thread OpenBLAS spun: such a test got 13% of a core where
+/// the same test with one BLAS thread, at the same time, got 51%.
 inline void useOneThread() { runtime::applySplit({1, 1}); }
 
 /// A fresh model of `cfg` with its SPT settings; checkpoints go to dir/spt-{last,best}.pt.
