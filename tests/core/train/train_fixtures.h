@@ -69,6 +69,17 @@ struct SyntheticTask {
       : data(preprocess(generateSynthetic(options), PreprocessOptions{})), split(makeSplit(data, SplitOptions{})) {}
 };
 
+/// The default (markov) pattern: Markov successors, home clusters and Zipf popularity.
+inline SyntheticTask markovTask(int users, int items, int clusters, double meanLength, uint64_t seed) {
+  SyntheticOptions so;
+  so.users = users;
+  so.items = items;
+  so.clusters = clusters;
+  so.meanLength = meanLength;
+  so.seed = seed;
+  return SyntheticTask(so);
+}
+
 /// pattern=copy over 60 items, sequences of 8 to 20 (mean 12): the next item is the successor
 /// of the last item's earlier occurrence, an induction step that needs two attention operations.
 inline SyntheticTask copyTask(int users) {

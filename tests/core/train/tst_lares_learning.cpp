@@ -58,13 +58,7 @@ class LaresLearningTest : public QObject {
 
   void rptRaisesMeanReward() {
     torch::manual_seed(1);  // the model's initialisation
-    SyntheticOptions so;
-    so.users = 500;
-    so.items = 80;
-    so.clusters = 5;
-    so.meanLength = 12;
-    so.seed = 4;
-    const SyntheticTask task(so);
+    const SyntheticTask task = markovTask(500, 80, 5, 12, 4);
     const SequenceData& data = task.data;
     const DataSplit& split = task.split;
     RunConfig cfg = RunConfig::fromPreset("lares");

@@ -11,16 +11,6 @@
 using namespace rr;
 
 namespace {
-SyntheticTask markovTask() {
-  SyntheticOptions so;
-  so.users = 600;
-  so.items = 150;
-  so.clusters = 6;
-  so.meanLength = 12;
-  so.seed = 21;
-  return SyntheticTask(so);
-}
-
 QMap<QString, double> trainAndTest(const SyntheticTask& task, const QString& preset) {
   RunConfig cfg = RunConfig::fromPreset(preset);
   cfg.set("model.backbone", "sasrec");
@@ -47,7 +37,7 @@ class ReasonerLearningTest : public QObject {
  private slots:
   void reasonersLearn() {
     useOneThread();
-    const SyntheticTask f = markovTask();
+    const SyntheticTask f = markovTask(600, 150, 6, 12, 21);
     const double pop = popularityRecall(f.data, f.split, BatchBuilder(f.data, 15));
     const auto base = trainAndTest(f, "sasrec");
     QStringList failed;

@@ -20,14 +20,9 @@ class SasrecLearningTest : public QObject {
   Q_OBJECT
  private slots:
   void beatsPopularity() {
-    SyntheticOptions so;
-    so.users = 800;
-    so.items = 120;
-    so.clusters = 6;
-    so.meanLength = 14;
-    so.seed = 11;
-    const SequenceData data = preprocess(generateSynthetic(so), PreprocessOptions{});
-    const DataSplit split = makeSplit(data, SplitOptions{});
+    const SyntheticTask task = markovTask(800, 120, 6, 14, 11);
+    const SequenceData& data = task.data;
+    const DataSplit& split = task.split;
     RunConfig cfg = RunConfig::fromPreset("sasrec");
     cfg.set("data.max_len", 20);
     cfg.set("model.d", 32);
