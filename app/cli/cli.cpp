@@ -129,6 +129,14 @@ int finishTraining(TrainJob& job, QCommandLineParser& p, Context& c) {
   return code;
 }
 
+int threadsArg(const QCommandLineParser& p) {
+  bool ok = false;
+  const int t = p.value(QStringLiteral("threads")).toInt(&ok);
+  if (!ok || t < 0)
+    throw ConfigError(QStringLiteral("threads"), QStringLiteral("'%1' is not a thread count (0 = all cores)").arg(p.value(QStringLiteral("threads"))));
+  return t;
+}
+
 RunConfig configFromArgs(QCommandLineParser& p) {
   const QString preset = p.value(QStringLiteral("preset"));
   RunConfig cfg;
@@ -149,12 +157,7 @@ RunConfig configFromArgs(QCommandLineParser& p) {
   }
   for (const QString& a : p.values(QStringLiteral("set"))) cfg.setAssignment(a);
   if (p.isSet(QStringLiteral("device"))) cfg.set(QStringLiteral("device"), p.value(QStringLiteral("device")));
-  if (p.isSet(QStringLiteral("threads"))) {
-    bool ok = false;
-    const int t = p.value(QStringLiteral("threads")).toInt(&ok);
-    if (!ok) throw ConfigError(QStringLiteral("threads"), QStringLiteral("'%1' is not an integer").arg(p.value(QStringLiteral("threads"))));
-    cfg.set(QStringLiteral("threads"), t);
-  }
+  if (p.isSet(QStringLiteral("threads"))) cfg.set(QStringLiteral("threads"), threadsArg(p));
   cfg.validate();
   return cfg;
 }
@@ -229,6 +232,7 @@ int cmdResume(QCommandLineParser& p, Context& c) {
       throw Error(ExitCode::Usage, QStringLiteral("run %1 is already completed").arg(runId));
   }
   TrainJob job(projectDir, runId);
+  if (p.isSet(QStringLiteral("threads"))) job.setThreads(threadsArg(p));
   return finishTraining(job, p, c);
 }
 
@@ -397,6 +401,7 @@ const std::map<QString, Command>& commands() {
           p.addOption(opt(QStringLiteral("project"), QStringLiteral("Project directory."), QStringLiteral("DIR")));
           p.addOption(opt(QStringLiteral("run"), QStringLiteral("Run id."), QStringLiteral("ID")));
           p.addOption(opt(QStringLiteral("summary"), QStringLiteral("Write the run summary JSON here."), QStringLiteral("FILE")));
+          p.addOption(opt(QStringLiteral("threads"), QStringLiteral("Total CPU threads for this session (default: the run's setting; 0 = all cores)."), QStringLiteral("N")));
         },
         cmdResume}},
       {QStringLiteral("evaluate"),

@@ -138,7 +138,9 @@ void TrainJob::run() {
   st.job = this;
   st.wall.start();
   st.sinceFlush.start();
-  st.session = RunSession::open(projectDir_, runId_);
+  QStringList overrides;
+  if (threads_ >= 0) overrides << QStringLiteral("threads=%1").arg(threads_);
+  st.session = RunSession::open(projectDir_, runId_, overrides);
   RunSession& s = *st.session;
   Project::RunLock lock = s.project.lockRun(runId_);
   st.priorWall = s.run.wallSeconds;

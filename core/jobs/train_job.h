@@ -27,6 +27,9 @@ class TrainJob : public Job {
   ~TrainJob() override;
   QString title() const override;
   qint64 runId() const { return runId_; }
+  /// Train with this many CPU threads instead of the run's stored `threads` setting (0 = all
+  /// cores). Thread counts change speed, not the configuration: the stored run is unchanged.
+  void setThreads(int total) { threads_ = total; }
 
  protected:
   void run() override;
@@ -36,6 +39,7 @@ class TrainJob : public Job {
  private:
   QString projectDir_;
   qint64 runId_;
+  int threads_ = -1;  ///< -1: the run's own setting
   struct State;
   State* state_ = nullptr;  ///< valid during run()
 };

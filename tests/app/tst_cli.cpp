@@ -3,6 +3,9 @@
 #include "cli_fixture.h"
 #include "test_main.h"
 
+#include "core/project/project.h"
+#include "core/store/experiment_store.h"
+
 #include <QFile>
 #include <QJsonArray>
 #include <QJsonDocument>
@@ -10,6 +13,10 @@
 #include <QTemporaryDir>
 
 namespace {
+QJsonObject readJson(const QString& path) {
+  QFile f(path);
+  return f.open(QIODevice::ReadOnly) ? QJsonDocument::fromJson(f.readAll()).object() : QJsonObject{};
+}
 
 const QStringList kTiny{"--set", "data.max_len=10", "--set", "model.d=16", "--set", "train.epochs=2",
                         "--set", "train.batch_size=64", "--threads", "1"};
@@ -118,6 +125,31 @@ class CliTest : public QObject {
     r = cli({"evaluate", "--project", project, "--run", "999"});
     QCOMPARE(r.code, 2);
     QVERIFY(r.err.contains("999"));
+  }
+
+  // An interrupted run continues with the thread count given to resume, not only the stored one.
+  void resumeTakesThreads() {
+    QTemporaryDir dir;
+    const QString project = dir.filePath("p");
+    const QString first = dir.filePath("first.json"), second = dir.filePath("second.json");
+    CliResult r = cli(QStringList{"train", "--project", project, "--data", kData, "--summary", first} + kTiny);
+    QCOMPARE(r.code, 0);
+    const int runId = readJson(first).value("run_id").toInt();
+    QCOMPARE(readJson(first).value("threads").toInt(), 1);
+    {  // as if the process had died after its last checkpoint
+      rr::ExperimentStore store(rr::Project::openOrCreate(project).databasePath());
+      store.setRunStatus(runId, rr::RunStatus::Interrupted);
+    }
+    r = cli({"resume", "--project", project, "--run", QString::number(runId), "--threads", "lots"});
+    QCOMPARE(r.code, 2);
+    QVERIFY2(r.err.contains("threads"), qPrintable(r.err));
+    r = cli({"resume", "--project", project, "--run", QString::number(runId), "--threads", "2", "--summary", second});
+    QVERIFY2(r.code == 0, qPrintable(r.err));
+    const QJsonObject s = readJson(second);
+    QCOMPARE(s.value("status").toString(), QString("completed"));
+    QCOMPARE(s.value("threads").toInt(), 2);
+    QCOMPARE(s.value("test").toObject().value("ndcg@10").toDouble(),
+             readJson(first).value("test").toObject().value("ndcg@10").toDouble());
   }
 
   void benchWritesTheContractFields() {
