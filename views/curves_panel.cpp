@@ -130,6 +130,11 @@ void CurveChart::setLogScale(bool on) {
   refresh();
 }
 
+void CurveChart::setIgnoreOutliers(bool on) {
+  ignoreOutliers_ = on;
+  refresh();
+}
+
 void CurveChart::setFollowLatest(bool on) {
   follow_ = on;
   if (on) refresh();
@@ -142,6 +147,9 @@ void CurveChart::refresh() {
       rebuildGraphs();
       return;
     }
+  // The runs' own values set the outlier-robust range. Not the smoothed ones: an EMA carries a
+  // 1e12 spike for dozens of steps, so it would make the spike look like the bulk.
+  std::vector<double> points;
   for (auto it = graphs_.begin(); it != graphs_.end(); ++it) {
     const QVector<CurvePoint>& s = data_.series(it.key(), metric_);
     QVector<double> xs, raw;
@@ -159,6 +167,7 @@ void CurveChart::refresh() {
     it->raw->setData(xs, raw, true);
     it->smooth->setData(xs, smooth, true);
     it->raw->setVisible(beta_ > 0);
+    points.insert(points.end(), values.begin(), values.end());
     if (it->bandLow) {
       // Band = smoothed mean ± smoothed std, on the std series' steps matched to the mean's.
       const QVector<CurvePoint>& sd = data_.series(it.key(), stdMetric_);
@@ -178,9 +187,19 @@ void CurveChart::refresh() {
       it->bandHigh->setData(bx, hi, true);
     }
   }
+  const int offBefore = offScale_;
+  offScale_ = 0;
   if (follow_ && !graphs_.isEmpty()) {
     rescaleAxes(true);
-    const QCPRange y = yAxis->range();
+    QCPRange y = yAxis->range();
+    if (ignoreOutliers_ && !log_) {
+      const CurveRange r = robustCurveRange(points);
+      if (r.valid && r.outliersLeft > 0) {
+        y = QCPRange(r.lower, r.upper);
+        yAxis->setRange(y);
+        offScale_ = r.outliersLeft;
+      }
+    }
     // A single point (or a flat curve) gets a range around its value, not a degenerate one.
     const double pad = y.size() > 1e-9 * std::max(1.0, std::abs(y.center())) ? y.size() * 0.05
                                                                                : 0.1 * std::abs(y.center()) + 0.01;
@@ -188,6 +207,10 @@ void CurveChart::refresh() {
     const QCPRange x = xAxis->range();
     if (x.size() < 1e-9) xAxis->setRange(x.lower - 1, x.upper + 1);
   }
+  if (offScale_ != offBefore)
+    title_->setText(offScale_ == 0   ? prettyMetric(metric_)
+                    : offScale_ == 1 ? tr("%1  (1 point off scale)").arg(prettyMetric(metric_))
+                                     : tr("%1  (%2 points off scale)").arg(prettyMetric(metric_)).arg(offScale_));
 }
 
 QVector<QStringList> CurveChart::csvRows() const {
@@ -315,7 +338,15 @@ CurvesPanel::CurvesPanel(CurveData& data, QWidget* parent) : QWidget(parent), da
   smoothingLabel_->setMinimumWidth(32);
   bar->addWidget(smoothingLabel_);
   logBox_ = new QCheckBox(tr("Log scale"));
+  logBox_->setToolTip(tr("Logarithmic y axis, for losses that fall over orders of magnitude; values ≤ 0 are not drawn"));
   bar->addWidget(logBox_);
+  outlierBox_ = new QCheckBox(tr("Ignore outliers"));
+  outlierBox_->setChecked(true);
+  outlierBox_->setToolTip(tr("Scale the y axis to the bulk of the points: values more than 3 interquartile ranges "
+                             "beyond the quartiles (a KL spike, the first steps' loss) run off the chart, and its "
+                             "title counts them. Charts with fewer than %1 points show everything. Linear scale only.")
+                              .arg(kMinPointsForOutliers));
+  bar->addWidget(outlierBox_);
   followBox_ = new QCheckBox(tr("Follow latest"));
   followBox_->setChecked(true);
   followBox_->setToolTip(tr("Keep the newest points in view while a run streams; zooming or dragging turns it off"));
@@ -347,6 +378,7 @@ CurvesPanel::CurvesPanel(CurveData& data, QWidget* parent) : QWidget(parent), da
 
   connect(smoothingSlider_, &QSlider::valueChanged, this, [this](int v) { setSmoothing(v / 100.0); });
   connect(logBox_, &QCheckBox::toggled, this, &CurvesPanel::setLogScale);
+  connect(outlierBox_, &QCheckBox::toggled, this, &CurvesPanel::setIgnoreOutliers);
   connect(followBox_, &QCheckBox::toggled, this, &CurvesPanel::setFollowLatest);
   connect(exportButton, &QPushButton::clicked, this, &CurvesPanel::exportCurrentChart);
   connect(metricList_, &QListWidget::itemChanged, this, [this](QListWidgetItem* item) {
@@ -423,6 +455,12 @@ void CurvesPanel::setSmoothing(double beta) {
 void CurvesPanel::setLogScale(bool on) {
   if (logBox_->isChecked() != on) logBox_->setChecked(on);
   for (CurveChart* c : charts_) c->setLogScale(on);
+  scheduleRedraw();
+}
+
+void CurvesPanel::setIgnoreOutliers(bool on) {
+  if (outlierBox_->isChecked() != on) outlierBox_->setChecked(on);
+  for (CurveChart* c : charts_) c->setIgnoreOutliers(on);
   scheduleRedraw();
 }
 
@@ -506,6 +544,7 @@ void CurvesPanel::rebuildCharts() {
       c = new CurveChart(data_, wanted[i], gridHost_);
       c->setSmoothing(beta_);
       c->setLogScale(logBox_->isChecked());
+      c->setIgnoreOutliers(outlierBox_->isChecked());
       c->setFollowLatest(followBox_->isChecked());
       connect(c, &CurveChart::userNavigated, this, [this] {
         const QSignalBlocker block(followBox_);

@@ -2,8 +2,9 @@
 /// \file
 /// \brief Live training curves (QCustomPlot): one chart per metric, every shown run overlaid in
 /// its own colour; raw values faded behind a debiased-EMA smoothed line; mean ± std bands for
-/// `*_mean` metrics that have a `*_std` sibling; log scale; hover tooltips; zoom and pan while
-/// streaming; follow-latest; redraws coalesced to at most kMaxRedrawsPerSecond.
+/// `*_mean` metrics that have a `*_std` sibling; log scale; outlier-robust y scaling (spikes run
+/// off the chart, its title counts them); hover tooltips; zoom and pan while streaming;
+/// follow-latest; redraws coalesced to at most kMaxRedrawsPerSecond.
 /// Thread: GUI thread.
 
 #include "views/curve_data.h"
@@ -34,6 +35,11 @@ class CurveChart : public QCustomPlot {
   void setLogScale(bool on);
   void setFollowLatest(bool on);
   bool followLatest() const { return follow_; }
+  /// Scale the y axis to the points within Tukey's far-out fences (rr::robustCurveRange)
+  /// instead of all points; linear scale only.
+  void setIgnoreOutliers(bool on);
+  /// Points outside the y range at the last refresh because outliers were ignored.
+  int pointsOffScale() const { return offScale_; }
   /// Rebuilds the graphs' data from the model; call replot afterwards.
   void refresh();
   /// The chart's data (run, stage, step, epoch, x, value, smoothed) as CSV rows.
@@ -72,6 +78,8 @@ class CurveChart : public QCustomPlot {
   double beta_ = 0.6;
   bool follow_ = true;
   bool log_ = false;
+  bool ignoreOutliers_ = true;
+  int offScale_ = 0;
   QCPTextElement* title_ = nullptr;
 };
 
@@ -94,6 +102,7 @@ class CurvesPanel : public QWidget {
   void setSmoothing(double beta);
   double smoothing() const { return beta_; }
   void setLogScale(bool on);
+  void setIgnoreOutliers(bool on);
   void setFollowLatest(bool on);
   /// Redraws performed so far (tests check the coalescing).
   int redrawCount() const { return redraws_; }
@@ -122,6 +131,7 @@ class CurvesPanel : public QWidget {
   QSlider* smoothingSlider_ = nullptr;
   QLabel* smoothingLabel_ = nullptr;
   QCheckBox* logBox_ = nullptr;
+  QCheckBox* outlierBox_ = nullptr;
   QCheckBox* followBox_ = nullptr;
   QLabel* emptyLabel_ = nullptr;
   QSet<QString> hidden_;    ///< metrics the user unticked

@@ -36,4 +36,37 @@ std::vector<double> debiasedEma(const std::vector<double>& values, double beta) 
   return out;
 }
 
+namespace {
+/// Quantile q of sorted values, linear interpolation between closest ranks.
+double sortedQuantile(const std::vector<double>& sorted, double q) {
+  const double pos = q * static_cast<double>(sorted.size() - 1);
+  const auto lo = static_cast<size_t>(std::floor(pos));
+  const size_t hi = std::min(lo + 1, sorted.size() - 1);
+  return sorted[lo] + (pos - static_cast<double>(lo)) * (sorted[hi] - sorted[lo]);
+}
+}  // namespace
+
+CurveRange robustCurveRange(const std::vector<double>& values) {
+  std::vector<double> v;
+  v.reserve(values.size());
+  for (double x : values)
+    if (std::isfinite(x)) v.push_back(x);
+  CurveRange r;
+  if (v.empty()) return r;
+  std::sort(v.begin(), v.end());
+  r.valid = true;
+  r.lower = v.front();
+  r.upper = v.back();
+  if (static_cast<int>(v.size()) < kMinPointsForOutliers) return r;
+  const double q1 = sortedQuantile(v, 0.25), q3 = sortedQuantile(v, 0.75);
+  const double fenceLow = q1 - kOutlierFenceIqr * (q3 - q1), fenceHigh = q3 + kOutlierFenceIqr * (q3 - q1);
+  // Q1 and Q3 lie inside the fences, so both searches find a value.
+  const auto first = std::lower_bound(v.begin(), v.end(), fenceLow);
+  const auto last = std::upper_bound(v.begin(), v.end(), fenceHigh);
+  r.lower = *first;
+  r.upper = *(last - 1);
+  r.outliersLeft = static_cast<int>((first - v.begin()) + (v.end() - last));
+  return r;
+}
+
 }  // namespace rr

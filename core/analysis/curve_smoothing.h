@@ -1,8 +1,9 @@
 #pragma once
 /// \file
-/// \brief Smoothing of metric curves for display (the studio's smoothing slider): an
+/// \brief Smoothing and scaling of metric curves for display: the studio's smoothing slider (an
 /// exponential moving average with Adam-style bias correction, so the first points are not
-/// pulled towards zero. Plain C++, no tensors. Thread: any (pure functions).
+/// pulled towards zero) and its "Ignore outliers" axis scaling. Plain C++, no tensors.
+/// Thread: any (pure functions).
 
 #include <vector>
 
@@ -31,5 +32,25 @@ class DebiasedEma {
   double mean_ = 0, weight_ = 0, last_ = 0;
   bool any_ = false;
 };
+
+/// \brief The y range a chart shows when it ignores outliers.
+struct CurveRange {
+  double lower = 0, upper = 0;
+  bool valid = false;     ///< false when there is no finite value
+  int outliersLeft = 0;   ///< finite values outside [lower, upper]
+};
+
+/// Fewer points than this are all shown: quartiles of a handful of points (say, one validation
+/// value per epoch) are too unsteady to call any of them an outlier.
+constexpr int kMinPointsForOutliers = 20;
+/// Tukey's "far out" fence: points more than this many interquartile ranges beyond the
+/// quartiles are outliers.
+constexpr double kOutlierFenceIqr = 3.0;
+
+/// \brief The range of the finite `values` that lie within Tukey's far-out fences
+/// [Q1 − 3·IQR, Q3 + 3·IQR] (quartiles by linear interpolation). With fewer than
+/// kMinPointsForOutliers finite values, the plain min/max. A KL curve with a few spikes of
+/// 1e12 thus keeps a readable scale; the spikes run off the chart instead of flattening it.
+CurveRange robustCurveRange(const std::vector<double>& values);
 
 }  // namespace rr

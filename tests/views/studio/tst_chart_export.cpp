@@ -142,6 +142,36 @@ class ChartExportTest : public QObject {
     QVERIFY(std::abs(smooth->at(10)->value - raw->at(10)->value) > 1e-6);
   }
 
+  void spikesRunOffTheScaleUnlessAsked() {
+    // An RPT KL curve: 60 steps around 0.01 and two exploding batches (run #4 on Toys reached
+    // 3.9e12). Ignoring outliers (the default) keeps the 0.01 level readable and names the
+    // points left off; switching it off fits every point.
+    CurveData data;
+    QVector<MetricRecord> recs;
+    for (int s = 1; s <= 60; ++s) {
+      const double v = (s == 20 || s == 45) ? 3.9e12 : 0.01 + 0.001 * (s % 5);
+      recs.append({1, QStringLiteral("rpt"), s, 1, QStringLiteral("rpt/kl"), v, 0});
+    }
+    data.append(recs);
+    CurvesPanel panel(data);
+    panel.show();
+    panel.setRuns({1}, {});
+    panel.setSmoothing(0);
+    panel.flushRedraw();
+    CurveChart* chart = panel.chart(QStringLiteral("rpt/kl"));
+    QVERIFY(chart);
+    QVERIFY2(chart->yAxis->range().upper < 0.1, qPrintable(QString::number(chart->yAxis->range().upper)));
+    QVERIFY(chart->yAxis->range().lower > 0.0);
+    QCOMPARE(chart->pointsOffScale(), 2);
+    auto* title = qobject_cast<QCPTextElement*>(chart->plotLayout()->element(0, 0));
+    QVERIFY(title && title->text().contains(QStringLiteral("2 points off scale")));
+    panel.setIgnoreOutliers(false);
+    panel.flushRedraw();
+    QVERIFY(chart->yAxis->range().upper >= 3.9e12);
+    QCOMPARE(chart->pointsOffScale(), 0);
+    QVERIFY(!title->text().contains(QStringLiteral("off scale")));
+  }
+
   void rewardBandFromMeanAndStd() {
     CurveData data;
     QVector<MetricRecord> recs;

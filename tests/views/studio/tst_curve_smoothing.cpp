@@ -1,4 +1,5 @@
-// Debiased EMA of the curve smoothing slider against hand-computed values.
+// Debiased EMA of the curve smoothing slider and the charts' outlier-robust y range, against
+// hand-computed values.
 #include "core/analysis/curve_smoothing.h"
 #include "test_main.h"
 
@@ -39,6 +40,49 @@ class CurveSmoothingTest : public QObject {
     const std::vector<double> batch = rr::debiasedEma(v, 0.7);
     rr::DebiasedEma ema(0.7);
     for (size_t i = 0; i < v.size(); ++i) QCOMPARE(ema.push(v[i]), batch[i]);
+  }
+
+  void robustRangeLeavesSpikesOut() {
+    // 0..99 and one KL-like spike: Q1 = 25, Q3 = 75 (positions 25 and 75 of 101), IQR 50, fences
+    // [-125, 225]. The spike is out, every other value in.
+    std::vector<double> v;
+    for (int i = 0; i < 100; ++i) v.push_back(i);
+    v.push_back(3.9e12);
+    const rr::CurveRange r = rr::robustCurveRange(v);
+    QVERIFY(r.valid);
+    QCOMPARE(r.lower, 0.0);
+    QCOMPARE(r.upper, 99.0);
+    QCOMPARE(r.outliersLeft, 1);
+    // A value just inside the far fence stays, one just outside goes.
+    v.back() = 224;
+    QCOMPARE(rr::robustCurveRange(v).upper, 224.0);
+    QCOMPARE(rr::robustCurveRange(v).outliersLeft, 0);
+    // Low side: the quartiles shift to 24 and 74, so the fence is at -126 exactly.
+    v.back() = -126;
+    QCOMPARE(rr::robustCurveRange(v).lower, -126.0);
+    v.back() = -127;
+    QCOMPARE(rr::robustCurveRange(v).lower, 0.0);
+    QCOMPARE(rr::robustCurveRange(v).outliersLeft, 1);
+  }
+  void robustRangeShowsEverythingOnFewPoints() {
+    std::vector<double> v(rr::kMinPointsForOutliers - 1, 1.0);
+    v.back() = 1e9;
+    const rr::CurveRange r = rr::robustCurveRange(v);
+    QCOMPARE(r.upper, 1e9);
+    QCOMPARE(r.outliersLeft, 0);
+  }
+  void robustRangeSkipsNonFinite() {
+    const double nan = std::numeric_limits<double>::quiet_NaN();
+    QVERIFY(!rr::robustCurveRange({}).valid);
+    QVERIFY(!rr::robustCurveRange({nan, nan}).valid);
+    std::vector<double> v(30, 2.0);
+    v[3] = nan;
+    v[4] = std::numeric_limits<double>::infinity();
+    const rr::CurveRange r = rr::robustCurveRange(v);
+    QVERIFY(r.valid);
+    QCOMPARE(r.lower, 2.0);
+    QCOMPARE(r.upper, 2.0);
+    QCOMPARE(r.outliersLeft, 0);
   }
 };
 
