@@ -28,6 +28,7 @@
 #include <QFileInfo>
 #include <QFontDatabase>
 #include <QFormLayout>
+#include <QInputDialog>
 #include <QJsonArray>
 #include <QLabel>
 #include <QMenuBar>
@@ -237,6 +238,11 @@ void MainWindow::buildActions() {
   });
   startAction_ = run->addAction(icon("start"), tr("&Start / resume"), QKeySequence(Qt::Key_F5), this, &MainWindow::startSelected);
   startAction_->setToolTip(tr("Start the selected queued runs, or resume interrupted ones from their last checkpoint (F5)"));
+  trainFurtherAction_ = run->addAction(icon("start"), tr("Train &further…"), QKeySequence(Qt::CTRL | Qt::Key_F5), this,
+                                       &MainWindow::trainFurtherSelected);
+  trainFurtherAction_->setToolTip(tr("Train the selected run's last stage for more epochs, also when it has completed: "
+                                     "it continues from its last checkpoint, early stopping starts counting again, and "
+                                     "its best checkpoint is evaluated afresh (Ctrl+F5)"));
   pauseAction_ = run->addAction(icon("pause"), tr("&Pause / continue"), QKeySequence(Qt::Key_F6), this, &MainWindow::togglePauseSelected);
   stopAction_ = run->addAction(icon("stop"), tr("S&top"), QKeySequence(Qt::SHIFT | Qt::Key_F5), this, &MainWindow::stopSelected);
   stopAction_->setToolTip(tr("Stop the selected running runs (they become interrupted and can be resumed)"));
@@ -486,19 +492,22 @@ qint64 MainWindow::createRun(qint64 datasetId, const RunConfig& config, const QS
   }
 }
 
-qint64 MainWindow::startRun(qint64 runId) {
+qint64 MainWindow::startRun(qint64 runId, int extendEpochs) {
   if (!project_ || !store_) return 0;
   if (runner_.handleForRun(runId)) return 0;
   const auto r = store_->findRun(runId);
-  if (!r || r->status == RunStatus::Completed) return 0;
+  if (!r || (r->status == RunStatus::Completed && extendEpochs <= 0)) return 0;
   curves_.removeRun(runId);
   try {
     curves_.loadRun(*store_, runId);  // earlier epochs of a resumed run
   } catch (const Error&) {
   }
-  const qint64 handle = runner_.submit(std::make_unique<TrainJob>(project_->dir(), runId));
+  auto job = std::make_unique<TrainJob>(project_->dir(), runId);
+  if (extendEpochs > 0) job->setExtendEpochs(extendEpochs);
+  const qint64 handle = runner_.submit(std::move(job));
   runsModel_.setLiveProgress(runId, tr("queued"), 0);
   updateCurveRuns();
+  updateActions();
   return handle;
 }
 
@@ -558,6 +567,37 @@ void MainWindow::startSelected() {
   updateActions();
 }
 
+void MainWindow::trainFurtherSelected() {
+  if (selected_.size() != 1 || !store_) return;
+  const qint64 id = selected_.first();
+  const RunRecord* r = runsModel_.run(id);
+  if (!r || runner_.handleForRun(id)) return;
+  int configured = 0, minimum = 1;
+  QString stage;
+  try {
+    const RunConfig cfg = RunConfig::fromJson(r->config);
+    const QStringList stages = cfg.getStringList(QStringLiteral("stages"));
+    stage = stages.value(stages.size() - 1);
+    configured = cfg.getInt(stage == QLatin1String("rpt") ? QStringLiteral("rpt.epochs") : QStringLiteral("train.epochs"));
+    if (stages.size() == 1) minimum = std::max(1, r->epochsRun);
+  } catch (const Error& e) {
+    QMessageBox::warning(this, tr("Train further"), e.message());
+    return;
+  }
+  bool ok = false;
+  const int epochs = QInputDialog::getInt(
+      this, tr("Train further"),
+      tr("Train %1's %2 stage to this many epochs in all.\nIt is configured for %3 and has run %4; early-stopping "
+         "patience starts over.")
+          .arg(runLabel(id), stage)
+          .arg(configured)
+          .arg(r->epochsRun),
+      std::max(minimum, configured) + 10, minimum, 100000, 1, &ok);
+  if (!ok) return;
+  startRun(id, epochs);
+  updateActions();
+}
+
 void MainWindow::togglePauseSelected() {
   QList<qint64> targets;
   for (qint64 id : selected_)
@@ -591,6 +631,10 @@ void MainWindow::updateActions() {
   }
   if (selected_.isEmpty() && runner_.activeCount() > 0) canStop = canPause = true;
   startAction_->setEnabled(canStart && project_.has_value());
+  const RunRecord* one = selected_.size() == 1 ? runsModel_.run(selected_.first()) : nullptr;
+  trainFurtherAction_->setEnabled(project_.has_value() && one && !runner_.handleForRun(one->id) &&
+                                  one->status != RunStatus::Queued && one->status != RunStatus::Running &&
+                                  one->status != RunStatus::Paused);
   stopAction_->setEnabled(canStop);
   pauseAction_->setEnabled(canPause);
   deleteAction_->setEnabled(!selected_.isEmpty());

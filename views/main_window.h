@@ -82,7 +82,10 @@ class MainWindow : public QMainWindow {
   qint64 createRun(qint64 datasetId, const rr::RunConfig& config, const QString& name);
   /// Queues the training of a run (fresh, or resumed from its checkpoint). Returns the job
   /// handle, or 0 when it cannot start (completed, already queued).
-  qint64 startRun(qint64 runId);
+  /// With extendEpochs > 0, also a completed run: its last stage trains on to that many epochs
+  /// in all (TrainJob::setExtendEpochs).
+  qint64 startRun(qint64 runId, int extendEpochs = 0);
+  QAction* trainFurtherAction() const { return trainFurtherAction_; }
   /// Stops the run's job; asks first unless `confirm` is false.
   bool stopRun(qint64 runId, bool confirm = true);
   /// Deletes runs and their checkpoints; asks first unless `confirm` is false.
@@ -122,6 +125,7 @@ class MainWindow : public QMainWindow {
   void openProjectDialog();
   void importDataset();
   void startSelected();
+  void trainFurtherSelected();
   void togglePauseSelected();
   void stopSelected();
   void exportRunsCsv();
@@ -154,6 +158,7 @@ class MainWindow : public QMainWindow {
   QMenu* viewMenu_ = nullptr;
   QMenu* recentMenu_ = nullptr;
   QAction* startAction_ = nullptr;
+  QAction* trainFurtherAction_ = nullptr;
   QAction* pauseAction_ = nullptr;
   QAction* stopAction_ = nullptr;
   QAction* deleteAction_ = nullptr;

@@ -228,11 +228,20 @@ int cmdResume(QCommandLineParser& p, Context& c) {
     Project project = Project::openOrCreate(projectDir);
     ExperimentStore store(project.databasePath());
     const RunRecord r = store.run(runId);
-    if (r.status == RunStatus::Completed)
-      throw Error(ExitCode::Usage, QStringLiteral("run %1 is already completed").arg(runId));
+    if (r.status == RunStatus::Completed && !p.isSet(QStringLiteral("epochs")))
+      throw Error(ExitCode::Usage, QStringLiteral("run %1 is already completed; to train it further, give --epochs N "
+                                                  "(the total for its last stage)")
+                                       .arg(runId));
   }
   TrainJob job(projectDir, runId);
   if (p.isSet(QStringLiteral("threads"))) job.setThreads(threadsArg(p));
+  if (p.isSet(QStringLiteral("epochs"))) {
+    bool ok = false;
+    const int epochs = p.value(QStringLiteral("epochs")).toInt(&ok);
+    if (!ok || epochs < 1)
+      throw Error(ExitCode::Usage, QStringLiteral("--epochs: '%1' is not a positive whole number").arg(p.value(QStringLiteral("epochs"))));
+    job.setExtendEpochs(epochs);
+  }
   return finishTraining(job, p, c);
 }
 
@@ -396,12 +405,17 @@ const std::map<QString, Command>& commands() {
   static const std::map<QString, Command> cmds{
       {QStringLiteral("train"), {QStringLiteral("Import a dataset and train a new run."), addTrainOptions, cmdTrain}},
       {QStringLiteral("resume"),
-       {QStringLiteral("Continue an interrupted or failed run from its last checkpoint."),
+       {QStringLiteral("Continue an interrupted or failed run from its last checkpoint, or train a run further "
+                       "(--epochs)."),
         [](QCommandLineParser& p) {
           p.addOption(opt(QStringLiteral("project"), QStringLiteral("Project directory."), QStringLiteral("DIR")));
           p.addOption(opt(QStringLiteral("run"), QStringLiteral("Run id."), QStringLiteral("ID")));
           p.addOption(opt(QStringLiteral("summary"), QStringLiteral("Write the run summary JSON here."), QStringLiteral("FILE")));
           p.addOption(opt(QStringLiteral("threads"), QStringLiteral("Total CPU threads for this session (default: the run's setting; 0 = all cores)."), QStringLiteral("N")));
+          p.addOption(opt(QStringLiteral("epochs"),
+                          QStringLiteral("Train the last stage to N epochs in all, also a completed run: its "
+                                         "early-stopping patience starts over and it is evaluated again."),
+                          QStringLiteral("N")));
         },
         cmdResume}},
       {QStringLiteral("evaluate"),

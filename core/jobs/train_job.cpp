@@ -3,6 +3,7 @@
 #include "core/errors.h"
 #include "core/eval/metrics.h"
 #include "core/jobs/run_session.h"
+#include "core/train/checkpoint.h"
 #include "core/train/trainer.h"
 
 #include <QElapsedTimer>
@@ -152,6 +153,22 @@ void TrainJob::run() {
 
   const QStringList stages = s.config.getStringList(QStringLiteral("stages"));
   st.stageCount = static_cast<int>(stages.size());
+  if (extendEpochs_ > 0) {
+    const QString last = stages.last();
+    const QString key = last == QLatin1String("rpt") ? QStringLiteral("rpt.epochs") : QStringLiteral("train.epochs");
+    const QString lastCheckpoint = s.checkpointPath(last.toStdString(), "last");
+    const int done = QFileInfo::exists(lastCheckpoint) ? readCheckpointState(lastCheckpoint).epoch : 0;
+    if (extendEpochs_ < done)
+      throw ConfigError(key, QStringLiteral("run %1 has already trained %2 epochs of its %3 stage; ask for at least that many")
+                                 .arg(runId_)
+                                 .arg(done)
+                                 .arg(last));
+    RunConfig stored = RunConfig::fromJson(s.run.config);  // without this session's thread override
+    stored.set(key, extendEpochs_);
+    stored.validate();
+    s.config.set(key, extendEpochs_);
+    s.store->reopenRunStage(runId_, stored.toJson(), last);
+  }
   s.store->setRunStarted(runId_, s.deviceName);
   s.store->setRunStatus(runId_, RunStatus::Running);
   reportMessage(QStringLiteral("run %1: %2 on %3 users / %4 items, device %5, threads %6x%7 (torch x BLAS)")
@@ -185,6 +202,7 @@ void TrainJob::run() {
       env.hooks = &st;
       env.lastCheckpoint = s.checkpointPath(stage, "last");
       env.bestCheckpoint = s.checkpointPath(stage, "best");
+      env.reopenFinished = extendEpochs_ > 0 && i + 1 == stages.size();
 
       if (QFileInfo::exists(env.lastCheckpoint)) {
         const StageState saved = readCheckpointState(env.lastCheckpoint);

@@ -30,6 +30,12 @@ class TrainJob : public Job {
   /// Train with this many CPU threads instead of the run's stored `threads` setting (0 = all
   /// cores). Thread counts change speed, not the configuration: the stored run is unchanged.
   void setThreads(int total) { threads_ = total; }
+  /// Train the run's last stage to `epochs` epochs in all (`train.epochs`, or `rpt.epochs` when
+  /// the last stage is RPT): more epochs for a run that stopped too soon, completed runs
+  /// included. The stored configuration takes the new count; a finished stage reopens with its
+  /// early-stopping patience starting over, trains on from its last checkpoint and is evaluated
+  /// again. Fewer epochs than the stage has already run is a configuration error.
+  void setExtendEpochs(int epochs) { extendEpochs_ = epochs; }
 
  protected:
   void run() override;
@@ -40,6 +46,7 @@ class TrainJob : public Job {
   QString projectDir_;
   qint64 runId_;
   int threads_ = -1;  ///< -1: the run's own setting
+  int extendEpochs_ = 0;  ///< 0: the run's own epochs
   struct State;
   State* state_ = nullptr;  ///< valid during run()
 };

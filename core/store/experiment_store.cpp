@@ -532,6 +532,15 @@ void ExperimentStore::setRunConfig(qint64 id, const QJsonObject& config) {
   d->updateRun(QStringLiteral("set configuration of run %1").arg(id), id, assignments, values);
 }
 
+void ExperimentStore::reopenRunStage(qint64 id, const QJsonObject& config, const QString& stage) {
+  const QString op = QStringLiteral("reopen stage %1 of run %2").arg(stage).arg(id);
+  d->transaction(op, [&] {
+    QSqlQuery q = d->exec(op, QStringLiteral("UPDATE runs SET config_json = ? WHERE id = ?"), {jsonText(config), id});
+    if (q.numRowsAffected() == 0) throw Error(ExitCode::Usage, op + QStringLiteral(": ") + notFound("run", id));
+    d->exec(op, QStringLiteral("DELETE FROM evaluations WHERE run_id = ? AND stage = ? AND label = 'final'"), {id, stage});
+  });
+}
+
 QStringList ExperimentStore::deleteRun(qint64 id) {
   const QString op = QStringLiteral("delete run %1").arg(id);
   return d->transaction(op, [&] {

@@ -63,6 +63,10 @@ class ExperimentStore {
   void setRunTags(qint64 id, const QStringList& tags);
   void setRunNotes(qint64 id, const QString& notes);
   void setRunConfig(qint64 id, const QJsonObject& config);
+  /// Before a run trains its stage `stage` further (more epochs): stores the new configuration
+  /// and drops that stage's final evaluations, in one transaction, so the stage is evaluated
+  /// afresh from its new best checkpoint even if the extension is interrupted and resumed.
+  void reopenRunStage(qint64 id, const QJsonObject& config, const QString& stage);
   /// Deletes the run and everything that hangs off it; returns the checkpoint paths it had
   /// (relative to the project) so the caller can delete the files.
   QStringList deleteRun(qint64 id);

@@ -116,13 +116,26 @@ StageState StageTrainer::run() {
   optimizer_ = makeOptimizer();
   if (QFileInfo::exists(env_.lastCheckpoint)) {
     state_ = loadCheckpoint(env_.lastCheckpoint, *env_.model, optimizer_.get(), /*restoreRng=*/true);
-    if (state_.finished) return state_;
-    env_.hooks->message(QStringLiteral("%1: resuming after epoch %2 (best %3 = %4 at epoch %5)")
+    if (state_.finished) {
+      if (!env_.reopenFinished || state_.epoch >= s.epochs) return state_;
+      state_.finished = false;
+      state_.badEpochs = 0;
+      env_.hooks->message(QStringLiteral("%1: training on from epoch %2 to %3 (best %4 = %5 at epoch %6; "
+                                         "early-stopping patience starts over)")
+                              .arg(QString::fromStdString(s.stage))
+                              .arg(state_.epoch)
+                              .arg(s.epochs)
+                              .arg(s.metric)
+                              .arg(state_.bestMetric, 0, 'f', 4)
+                              .arg(state_.bestEpoch));
+    } else {
+      env_.hooks->message(QStringLiteral("%1: resuming after epoch %2 (best %3 = %4 at epoch %5)")
                             .arg(QString::fromStdString(s.stage))
                             .arg(state_.epoch)
                             .arg(s.metric)
                             .arg(state_.bestMetric, 0, 'f', 4)
-                            .arg(state_.bestEpoch));
+                              .arg(state_.bestEpoch));
+    }
   } else {
     torch::manual_seed(mixSeed(s.seed, stageSalt(s.stage)));
   }

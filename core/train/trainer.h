@@ -62,6 +62,9 @@ struct StageEnv {
   TrainHooks* hooks = nullptr;
   QString lastCheckpoint;   ///< absolute path of <stage>-last.pt
   QString bestCheckpoint;   ///< absolute path of <stage>-best.pt
+  /// A finished stage with fewer epochs than settings.epochs trains on (its early-stopping
+  /// patience starts over) instead of returning at once; see TrainJob::setExtendEpochs.
+  bool reopenFinished = false;
 };
 
 /// \brief Throughput of a stage's optimisation steps, measured by benchmark().

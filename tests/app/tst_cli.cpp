@@ -152,6 +152,45 @@ class CliTest : public QObject {
              readJson(first).value("test").toObject().value("ndcg@10").toDouble());
   }
 
+  void resumeWithEpochsTrainsACompletedRunFurther() {
+    // Two epochs, then two more with resume --epochs 4, give bit-for-bit the run that trained
+    // four epochs in one go (patience off, so early stopping cannot tell them apart).
+    QTemporaryDir dir;
+    const QString project = dir.filePath("p");
+    const QString straight = dir.filePath("straight.json"), extended = dir.filePath("extended.json");
+    const QStringList opts = kTiny + QStringList{"--set", "train.patience=0"};
+    QStringList four = opts;
+    four.replace(four.indexOf("train.epochs=2"), "train.epochs=4");
+    CliResult r = cli(QStringList{"train", "--project", project, "--data", kData, "--summary", straight} + four);
+    QVERIFY2(r.code == 0, qPrintable(r.err));
+    r = cli(QStringList{"train", "--project", project, "--data", kData} + opts);
+    QVERIFY2(r.code == 0, qPrintable(r.err));
+    const QString id = QString::number(readJson(straight).value("run_id").toInt() + 1);
+
+    r = cli({"resume", "--project", project, "--run", id});
+    QCOMPARE(r.code, 2);
+    QVERIFY2(r.err.contains("already completed") && r.err.contains("--epochs"), qPrintable(r.err));
+    r = cli({"resume", "--project", project, "--run", id, "--epochs", "1"});
+    QCOMPARE(r.code, 2);
+    QVERIFY2(r.err.contains("train.epochs") && r.err.contains("already trained 2 epochs"), qPrintable(r.err));
+    r = cli({"resume", "--project", project, "--run", id, "--epochs", "four"});
+    QCOMPARE(r.code, 2);
+
+    r = cli({"resume", "--project", project, "--run", id, "--epochs", "4", "--summary", extended});
+    QVERIFY2(r.code == 0, qPrintable(r.err));
+    QVERIFY2(r.err.contains("training on from epoch 2 to 4"), qPrintable(r.err));
+    const QJsonObject a = readJson(straight), b = readJson(extended);
+    QCOMPARE(b.value("epochs_run").toInt(), 4);
+    QCOMPARE(b.value("best_epoch").toInt(), a.value("best_epoch").toInt());
+    for (const char* split : {"valid", "test"})
+      for (const QString& m : {QString("ndcg@10"), QString("recall@20"), QString("mrr@10")})
+        QCOMPARE(b.value(split).toObject().value(m).toDouble(), a.value(split).toObject().value(m).toDouble());
+    rr::ExperimentStore store(rr::Project::openOrCreate(project).databasePath());
+    const rr::RunRecord run = store.run(id.toLongLong());
+    QCOMPARE(run.status, rr::RunStatus::Completed);
+    QCOMPARE(run.config.value("train").toObject().value("epochs").toInt(), 4);
+  }
+
   void benchWritesTheContractFields() {
     QTemporaryDir dir;
     const QString summary = dir.filePath("bench.json");

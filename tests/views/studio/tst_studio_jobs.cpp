@@ -1,5 +1,6 @@
 // Jobs from the GUI: a training job goes queued -> running -> completed off the GUI thread,
-// its metrics reach the chart model; pause, stop (interrupted) and resume to completion.
+// its metrics reach the chart model, and it trains further once completed; pause, stop
+// (interrupted) and resume to completion.
 #include "studio_test_support.h"
 #include "test_main.h"
 #include "views/curves_panel.h"
@@ -79,6 +80,16 @@ class StudioJobsTest : public QObject {
     const int row = w.runsModel().rowOfRun(run);
     QCOMPARE(w.runsModel().index(row, RunsModel::Status).data().toString(), QStringLiteral("completed"));
     QVERIFY(!w.runsModel().index(row, RunsModel::TestNdcg).data().toString().isEmpty());
+
+    // Train further: the completed run goes on to 3 epochs, its curves continue where they were.
+    QVERIFY(w.trainFurtherAction()->isEnabled());
+    QVERIFY(w.startRun(run, 3) > 0);
+    QVERIFY(!w.trainFurtherAction()->isEnabled());  // while it trains
+    QVERIFY(finished.wait(180000));
+    QCOMPARE(finished.last().at(1).value<JobStatus>(), JobStatus::Completed);
+    QCOMPARE(store.run(run).status, RunStatus::Completed);
+    QCOMPARE(store.run(run).epochsRun, 3);
+    QCOMPARE(w.curves().series(run, QStringLiteral("valid/ndcg@10")).size(), 3);
   }
 
   void pauseStopAndResume() {
