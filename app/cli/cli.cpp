@@ -251,6 +251,7 @@ int cmdEvaluate(QCommandLineParser& p, Context& c) {
   req.runId = runIdArg(p);
   req.overrides = p.values(QStringLiteral("set"));
   req.stage = p.value(QStringLiteral("stage"));
+  if (p.isSet(QStringLiteral("threads"))) req.threads = threadsArg(p);
   EvaluateJob job(req);
   const int code = executeJob(job, c);
   if (job.status() != JobStatus::Completed) return code;
@@ -425,6 +426,7 @@ const std::map<QString, Command>& commands() {
           p.addOption(opt(QStringLiteral("run"), QStringLiteral("Run id."), QStringLiteral("ID")));
           p.addOption(opt(QStringLiteral("set"), QStringLiteral("Configuration override KEY=VALUE (repeatable)."), QStringLiteral("KEY=VALUE")));
           p.addOption(opt(QStringLiteral("stage"), QStringLiteral("Stage whose best checkpoint to use (default: the last)."), QStringLiteral("STAGE")));
+          p.addOption(opt(QStringLiteral("threads"), QStringLiteral("Total CPU threads for this evaluation (default: the run's setting; 0 = all cores)."), QStringLiteral("N")));
           p.addOption(opt(QStringLiteral("summary"), QStringLiteral("Write the results JSON here."), QStringLiteral("FILE")));
         },
         cmdEvaluate}},

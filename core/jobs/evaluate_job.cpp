@@ -13,7 +13,9 @@ EvaluateJob::EvaluateJob(EvaluateRequest request) : request_(std::move(request))
 QString EvaluateJob::title() const { return QStringLiteral("Evaluate run %1").arg(request_.runId); }
 
 void EvaluateJob::run() {
-  auto session = RunSession::open(request_.projectDir, request_.runId, request_.overrides);
+  QStringList sessionOverrides = request_.overrides;
+  if (request_.threads >= 0) sessionOverrides << QStringLiteral("threads=%1").arg(request_.threads);
+  auto session = RunSession::open(request_.projectDir, request_.runId, sessionOverrides);
   RunSession& s = *session;
   const std::string stage = request_.stage.isEmpty() ? s.finalStage() : request_.stage.toStdString();
   s.loadBest(stage);

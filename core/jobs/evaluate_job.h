@@ -16,6 +16,8 @@ struct EvaluateRequest {
   QStringList overrides;   ///< "key=value", applied to the run's configuration
   QString stage;           ///< whose best checkpoint; empty = the run's last stage
   bool store = true;       ///< save the evaluation (label "final" or the overrides) in the store
+  int threads = -1;        ///< CPU threads for this evaluation (0 = all cores); -1 = the run's setting.
+                           ///< Speed only: not an override, so it does not change the label.
 };
 
 /// \brief result(): {"run_id", "stage", "label", "valid": {...}, "test": {...},

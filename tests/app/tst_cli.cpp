@@ -117,6 +117,15 @@ class CliTest : public QObject {
     r = cli({"evaluate", "--project", project, "--run", QString::number(runId), "--set", "eval.history_mask=exclude_seen"});
     QCOMPARE(r.code, 0);
     QVERIFY(r.out.contains("exclude_seen"));
+    // --threads changes the speed, not the evaluation: same label ("final") and the same metrics.
+    const QString evalJson = dir.filePath("eval.json");
+    r = cli({"evaluate", "--project", project, "--run", QString::number(runId), "--threads", "1", "--summary", evalJson});
+    QVERIFY2(r.code == 0, qPrintable(r.err));
+    QCOMPARE(readJson(evalJson).value("label").toString(), QString("final"));
+    QCOMPARE(readJson(evalJson).value("test").toObject().value("ndcg@10").toDouble(),
+             readJson(summary).value("test").toObject().value("ndcg@10").toDouble());
+    r = cli({"evaluate", "--project", project, "--run", QString::number(runId), "--threads", "-1"});
+    QCOMPARE(r.code, 2);
 
     r = cli({"resume", "--project", project, "--run", QString::number(runId)});
     QCOMPARE(r.code, 2);
