@@ -30,6 +30,14 @@ QVector<MetricRecord> lossCurve(qint64 run, int steps, double scale) {
   return out;
 }
 
+/// Shows run 1 without smoothing, every pending redraw done.
+void showRunOneUnsmoothed(CurvesPanel& panel) {
+  panel.show();
+  panel.setRuns({1}, {});
+  panel.setSmoothing(0);
+  panel.flushRedraw();
+}
+
 QByteArray head(const QString& path, int n) {
   QFile f(path);
   if (!f.open(QIODevice::ReadOnly)) return {};
@@ -154,10 +162,7 @@ class ChartExportTest : public QObject {
     }
     data.append(recs);
     CurvesPanel panel(data);
-    panel.show();
-    panel.setRuns({1}, {});
-    panel.setSmoothing(0);
-    panel.flushRedraw();
+    showRunOneUnsmoothed(panel);
     CurveChart* chart = panel.chart(QStringLiteral("rpt/kl"));
     QVERIFY(chart);
     QVERIFY2(chart->yAxis->range().upper < 0.1, qPrintable(QString::number(chart->yAxis->range().upper)));
@@ -181,10 +186,7 @@ class ChartExportTest : public QObject {
     }
     data.append(recs);
     CurvesPanel panel(data);
-    panel.show();
-    panel.setRuns({1}, {});
-    panel.setSmoothing(0);
-    panel.flushRedraw();
+    showRunOneUnsmoothed(panel);
     CurveChart* chart = panel.chart(QStringLiteral("rpt/reward_mean"));
     QVERIFY(chart);
     QCOMPARE(chart->graphCount(), 4);  // band low, band high, raw, smoothed
