@@ -578,7 +578,7 @@ void MainWindow::trainFurtherSelected() {
     const RunConfig cfg = RunConfig::fromJson(r->config);
     const QStringList stages = cfg.getStringList(QStringLiteral("stages"));
     stage = stages.value(stages.size() - 1);
-    configured = cfg.getInt(stage == QLatin1String("rpt") ? QStringLiteral("rpt.epochs") : QStringLiteral("train.epochs"));
+    configured = cfg.getInt(lastStageEpochsKey(cfg));
     if (stages.size() == 1) minimum = std::max(1, r->epochsRun);
   } catch (const Error& e) {
     QMessageBox::warning(this, tr("Train further"), e.message());

@@ -43,6 +43,12 @@ qint64 createRun(ExperimentStore& store, qint64 datasetId, const RunConfig& conf
   return store.createRun(r);
 }
 
+QString lastStageEpochsKey(const RunConfig& config) {
+  const QStringList stages = config.getStringList(QStringLiteral("stages"));
+  return !stages.isEmpty() && stages.last() == QLatin1String("rpt") ? QStringLiteral("rpt.epochs")
+                                                                     : QStringLiteral("train.epochs");
+}
+
 /// Per-run state of a TrainJob while it runs: session, metric buffer, progress bookkeeping.
 struct TrainJob::State : public TrainHooks {
   TrainJob* job = nullptr;
@@ -155,7 +161,7 @@ void TrainJob::run() {
   st.stageCount = static_cast<int>(stages.size());
   if (extendEpochs_ > 0) {
     const QString last = stages.last();
-    const QString key = last == QLatin1String("rpt") ? QStringLiteral("rpt.epochs") : QStringLiteral("train.epochs");
+    const QString key = lastStageEpochsKey(s.config);
     const QString lastCheckpoint = s.checkpointPath(last.toStdString(), "last");
     const int done = QFileInfo::exists(lastCheckpoint) ? readCheckpointState(lastCheckpoint).epoch : 0;
     if (extendEpochs_ < done)

@@ -16,6 +16,10 @@ class ExperimentStore;
 qint64 createRun(ExperimentStore& store, qint64 datasetId, const RunConfig& config,
                  const QString& name = {});
 
+/// \brief The key that counts the epochs of the configuration's last stage: `rpt.epochs` when
+/// it is RPT, else `train.epochs`.
+QString lastStageEpochsKey(const RunConfig& config);
+
 /// \brief Trains a run through its stages (SPEC §4): fresh, or resumed from its last
 /// checkpoint when it has one (interrupted, failed, or stopped runs). After each stage the best
 /// checkpoint is evaluated on validation and test with full ranking and stored with per-case

@@ -130,10 +130,10 @@ StageState StageTrainer::run() {
                               .arg(state_.bestEpoch));
     } else {
       env_.hooks->message(QStringLiteral("%1: resuming after epoch %2 (best %3 = %4 at epoch %5)")
-                            .arg(QString::fromStdString(s.stage))
-                            .arg(state_.epoch)
-                            .arg(s.metric)
-                            .arg(state_.bestMetric, 0, 'f', 4)
+                              .arg(QString::fromStdString(s.stage))
+                              .arg(state_.epoch)
+                              .arg(s.metric)
+                              .arg(state_.bestMetric, 0, 'f', 4)
                               .arg(state_.bestEpoch));
     }
   } else {
