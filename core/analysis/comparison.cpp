@@ -75,7 +75,19 @@ QString ComparisonTable::toMarkdown() const {
     out += QLatin1Char('\n');
   }
   if (baselineRunId) out += QStringLiteral("\n\\* p < %1, paired t-test against the baseline over the same %2 cases.\n").arg(alpha).arg(split);
+  const QString missing = missingRanksNote();
+  if (!missing.isEmpty()) out += missing + QLatin1Char('\n');
   return out;
+}
+
+QString ComparisonTable::missingRanksNote() const {
+  if (!baselineRunId) return {};
+  QStringList ids;
+  for (const auto& r : rows)
+    if (!r.perCase) ids << QStringLiteral("#%1").arg(r.runId);
+  if (ids.isEmpty()) return {};
+  return QStringLiteral("No p-value for %1: no per-user %2 ranks stored (not evaluated yet, or being trained further).")
+      .arg(ids.join(QStringLiteral(", ")), split);
 }
 
 QString ComparisonTable::toLatex() const {
@@ -112,6 +124,7 @@ ComparisonTable buildComparison(const ExperimentStore& store, const QVector<qint
     const auto ev = store.evaluation(id, split);
     if (ev) {
       row.values = ev->metrics;
+      row.perCase = !ev->ranks.empty();
       ranks.insert(id, ev->ranks);
     } else if (split == QLatin1String("test")) {
       row.values = run.test;

@@ -20,6 +20,7 @@ struct ComparisonTable {
     QMap<QString, double> values;       ///< metric -> value (absent when the run has none)
     QMap<QString, double> improvement;  ///< metric -> relative improvement over the baseline
     QMap<QString, double> pValue;       ///< metric -> paired t-test p vs the baseline
+    bool perCase = false;  ///< per-user ranks stored (else no p-value: values from the run record)
   };
   QString split = QStringLiteral("test");
   QStringList metrics;        ///< column order
@@ -31,6 +32,9 @@ struct ComparisonTable {
   /// True when the row differs significantly from the baseline (p < alpha) on the metric.
   bool significant(int row, const QString& metric) const;
 
+  /// "No p-value for #3, #7: …" when a baseline is set and some rows have no per-user ranks
+  /// (not evaluated yet, or being trained further); empty otherwise.
+  QString missingRanksNote() const;
   QString toCsv() const;       ///< plain numbers, improvement and p as extra columns
   QString toMarkdown() const;  ///< best in **bold**, "*" after significant values
   QString toLatex() const;     ///< tabular with \textbf best and ^{*} markers

@@ -795,7 +795,7 @@ void ComparisonPanel::reload() {
   }
   view_->resizeColumnsToContents();
   note_->setText(table_.baselineRunId ? tr("Bold: best per column. * p < %1 (paired t-test against the baseline over the same %2 cases); "
-                                           "(±x%) relative to the baseline.").arg(table_.alpha).arg(table_.split)
+                                           "(±x%) relative to the baseline. %3").arg(table_.alpha).arg(table_.split).arg(table_.missingRanksNote())
                                       : tr("Bold: best per column. Choose a baseline for relative improvements and significance."));
 }
 

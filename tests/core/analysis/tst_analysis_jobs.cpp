@@ -205,6 +205,26 @@ class AnalysisJobsTest : public QObject {
     QCOMPARE(csv.size(), 3);
     QCOMPARE(csv[0].split(',').size(), 2 + 3 * t.metrics.size());
   }
+
+  void comparisonSaysWhichRunsHaveNoPValue() {
+    // Run B trained further: its final evaluations are dropped until it finishes, so its row
+    // shows the run record's metrics with no p-value, and the table says why.
+    ExperimentStore store(Project::openOrCreate(dir_.path()).databasePath());
+    QVERIFY(buildComparison(store, {runA_, runB_}, runA_).missingRanksNote().isEmpty());
+    const auto ev = store.evaluation(runB_, "test");
+    QVERIFY(ev);
+    store.reopenRunStage(runB_, store.run(runB_).config, ev->stage);
+    QVERIFY(!store.evaluation(runB_, "test"));
+    QVERIFY(store.evaluation(runA_, "test"));  // only B's are gone
+    const ComparisonTable t = buildComparison(store, {runA_, runB_}, runA_);
+    QVERIFY(t.rows[0].perCase);
+    QVERIFY(!t.rows[1].perCase);
+    QVERIFY(t.rows[1].pValue.isEmpty());
+    QCOMPARE(t.rows[1].values.value("ndcg@10"), store.run(runB_).test.value("ndcg@10"));
+    const QString note = QStringLiteral("No p-value for #%1:").arg(runB_);
+    QVERIFY2(t.missingRanksNote().startsWith(note), qPrintable(t.missingRanksNote()));
+    QVERIFY(t.toMarkdown().contains(note));
+  }
 };
 
 RR_TEST_MAIN(AnalysisJobsTest)
