@@ -156,8 +156,9 @@ class ReasonersTest : public QObject {
     auto h0 = tr.states.select(1, 0).select(1, 0);
     auto zRea = tr.final - h0;  // inference = dual: final = h_0 + z_rea
     QVERIFY(maxDiff(h0, tr.states.select(1, 0).select(1, 1)) == 0);  // s = 0 is h_0 for every stream
-    const double ceRea = fullSoftmaxCrossEntropy(zRea, model->itemTable(), b.target).item<double>();
-    const double ceDual = fullSoftmaxCrossEntropy(tr.final, model->itemTable(), b.target).item<double>();
+    const double scale = 1.0 / cfg.getDouble("model.temperature");  // the preset scores at 0.07
+    const double ceRea = fullSoftmaxCrossEntropy(zRea, model->itemTable(), b.target, scale).item<double>();
+    const double ceDual = fullSoftmaxCrossEntropy(tr.final, model->itemTable(), b.target, scale).item<double>();
     QVERIFY2(std::abs(loss - ceRea) < 1e-5, qPrintable(QString("loss %1 vs CE(z_rea) %2").arg(loss).arg(ceRea)));
     QVERIFY(std::abs(loss - ceDual) > 1e-4);
     // And the ranking representation is h_0 + z_rea (dual) or z_rea (reasoning).

@@ -99,6 +99,8 @@ class TestRunConfig : public QObject {
     QTest::newRow("erl kind") << "rearec-erl" << "model.reasoner.kind" << "\"erl\"";
     QTest::newRow("erl steps") << "rearec-erl" << "model.reasoner.steps" << "2";
     QTest::newRow("erl temperature") << "rearec-erl" << "model.temperature" << "0.07";
+    QTest::newRow("plr temperature") << "plr" << "model.temperature" << "0.07";
+    QTest::newRow("plr-fast temperature") << "plr-fast" << "model.temperature" << "0.07";
     QTest::newRow("erl kl weight") << "rearec-erl" << "train.div_weight" << "0.05";
     QTest::newRow("prl kind") << "rearec-prl" << "model.reasoner.kind" << "\"prl\"";
     QTest::newRow("prl temperature") << "rearec-prl" << "model.temperature" << "0.07";
