@@ -129,12 +129,16 @@ int finishTraining(TrainJob& job, QCommandLineParser& p, Context& c) {
   return code;
 }
 
-int threadsArg(const QCommandLineParser& p) {
+/// The whole-number option --name, at least `minimum`; a usage error saying it is not `what`.
+int wholeNumberArg(const QCommandLineParser& p, const QString& name, int minimum, const QString& what) {
   bool ok = false;
-  const int t = p.value(QStringLiteral("threads")).toInt(&ok);
-  if (!ok || t < 0)
-    throw ConfigError(QStringLiteral("threads"), QStringLiteral("'%1' is not a thread count (0 = all cores)").arg(p.value(QStringLiteral("threads"))));
-  return t;
+  const int v = p.value(name).toInt(&ok);
+  if (!ok || v < minimum) throw UsageError(QStringLiteral("--%1: '%2' is not %3").arg(name, p.value(name), what));
+  return v;
+}
+
+int threadsArg(const QCommandLineParser& p) {
+  return wholeNumberArg(p, QStringLiteral("threads"), 0, QStringLiteral("a thread count (0 = all cores)"));
 }
 
 RunConfig configFromArgs(QCommandLineParser& p) {
@@ -235,13 +239,8 @@ int cmdResume(QCommandLineParser& p, Context& c) {
   }
   TrainJob job(projectDir, runId);
   if (p.isSet(QStringLiteral("threads"))) job.setThreads(threadsArg(p));
-  if (p.isSet(QStringLiteral("epochs"))) {
-    bool ok = false;
-    const int epochs = p.value(QStringLiteral("epochs")).toInt(&ok);
-    if (!ok || epochs < 1)
-      throw Error(ExitCode::Usage, QStringLiteral("--epochs: '%1' is not a positive whole number").arg(p.value(QStringLiteral("epochs"))));
-    job.setExtendEpochs(epochs);
-  }
+  if (p.isSet(QStringLiteral("epochs")))
+    job.setExtendEpochs(wholeNumberArg(p, QStringLiteral("epochs"), 1, QStringLiteral("a positive number of epochs")));
   return finishTraining(job, p, c);
 }
 
