@@ -476,6 +476,16 @@ ConfigSchema::ConfigSchema() {
   rpt(b.real("rpt.beta", 1.0, 0, 100, "KL weight β",
              "Weight of the k3 KL estimate between the policy and the frozen pre-trained reference policy "
              "(default 1)."));
+  rpt(b.choice("rpt.kl_level", "step", {QStringLiteral("step"), QStringLiteral("rollout")}, "KL level",
+               "step (default): the k3 KL estimate of each reasoning step's log-probability, averaged over "
+               "the rollout's steps, as GRPO takes it per token. rollout: k3 of the log-probability summed "
+               "over all steps; exp() of a sum over up to 3k̄ steps overflows once the policy drifts (KL "
+               "1e15 on Toys)."));
+  rpt(b.choice("rpt.advantages", "positive", {QStringLiteral("positive"), QStringLiteral("group")}, "Advantages",
+               "positive (default): group-normalised advantages with the negative ones set to 0, so rollouts "
+               "worse than their group's mean are not pushed down. group: all of them, as SPEC §4.2 states; "
+               "with the target-only policy that lowers the target's probability more than good rollouts "
+               "raise it (a low probability has the larger gradient), and the mean reward falls."));
   rpt(b.real("rpt.clip_eps", 0.2, 0, 1, "Clip range ε",
              "The probability ratio is clipped to [1 − ε, 1 + ε] as in PPO (default 0.2)."));
   rpt(b.integer("rpt.updates_per_batch", 1, 1, 64, "Updates per batch",
@@ -497,7 +507,8 @@ ConfigSchema::ConfigSchema() {
                "(default); hybrid and top_ranked are the paper's ablations."));
   rpt(b.integer("rpt.patience", 10, 0, 100000, "RPT patience",
                 "Post-training stops after this many epochs without a better validation metric (default "
-                "10); 0 = no early stopping."));
+                "10); 0 = no early stopping. The starting model is epoch 0: when no epoch beats it, the "
+                "stage's best checkpoint is the starting model."));
   rpt(b.integer("rpt.from_run", 0, 0, kMaxInt32, "Start from run",
                 "Id of the run whose best pre-training checkpoint post-training starts from, when stages is "
                 "[rpt]; 0 = this run's own spt stage (default)."));

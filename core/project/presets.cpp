@@ -110,6 +110,8 @@ const Overlay kLares = {
     {"rpt.clip_eps", 0.2},
     {"rpt.reward", "ndcg@10"},
     {"rpt.policy", "target"},
+    {"rpt.kl_level", "step"},
+    {"rpt.advantages", "positive"},
     {"rpt.select_top_k", 100},
     {"rpt.select_passes", 3},
 };

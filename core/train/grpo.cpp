@@ -157,13 +157,19 @@ torch::Tensor klK3(const torch::Tensor& logp, const torch::Tensor& refLogp) {
   return torch::exp(d) - d - 1;
 }
 
-GrpoTerms grpoObjective(const torch::Tensor& logp, const torch::Tensor& oldLogp, const torch::Tensor& refLogp,
+torch::Tensor stepKlK3(const torch::Tensor& stepLogp, const torch::Tensor& stepRefLogp, const torch::Tensor& rows,
+                       int64_t R) {
+  auto sum = torch::zeros({R}, stepLogp.options()).index_add(0, rows, klK3(stepLogp, stepRefLogp));
+  auto count = torch::zeros({R}, stepLogp.options()).index_add(0, rows, torch::ones_like(stepLogp));
+  return sum / count.clamp_min(1);
+}
+
+GrpoTerms grpoObjective(const torch::Tensor& logp, const torch::Tensor& oldLogp, const torch::Tensor& kl,
                         const torch::Tensor& advantages, double clipEps, double beta) {
   auto ratio = torch::exp(logp - oldLogp);
   auto unclipped = ratio * advantages;
   auto clipped = ratio.clamp(1 - clipEps, 1 + clipEps) * advantages;
   auto surrogate = torch::min(unclipped, clipped);
-  auto kl = klK3(logp, refLogp);
   GrpoTerms t;
   t.loss = -(surrogate - beta * kl).mean();
   t.kl = kl.mean().detach();
@@ -182,6 +188,8 @@ GrpoTrainer::GrpoTrainer(StageEnv env) : StageTrainer(std::move(env)) {
   passes_ = c.getInt(QStringLiteral("rpt.select_passes"));
   reward_ = c.getString(QStringLiteral("rpt.reward"));
   policy_ = c.getString(QStringLiteral("rpt.policy"));
+  stepKl_ = c.getString(QStringLiteral("rpt.kl_level")) == QLatin1String("step");
+  positiveOnly_ = c.getString(QStringLiteral("rpt.advantages")) == QLatin1String("positive");
   if (!dynamic_cast<LaresReasonerImpl*>(env_.model.get()))
     throw ConfigError(QStringLiteral("stages"), QStringLiteral("rpt post-trains lares and hybrid models only"));
   (void)rankReward(torch::zeros({1}, torch::kLong), reward_);  // validates the name early
@@ -282,11 +290,18 @@ void GrpoTrainer::prepare() {
                           .arg(env_.split->trainTargets())
                           .arg(topK_)
                           .arg(passes_));
+  if (!resumed) {
+    // Epoch 0: the model RPT starts from sets the bar. When no RPT epoch beats it on validation,
+    // the stage's best checkpoint stays the starting model (early stopping as in SPT).
+    const double start = validate(0);
+    env_.hooks->message(QStringLiteral("rpt epoch 0 (the starting model): valid %1 = %2")
+                            .arg(env_.settings.metric)
+                            .arg(start, 0, 'f', 4));
+  }
 }
 
-std::pair<torch::Tensor, torch::Tensor> GrpoTrainer::rolloutLogProbs(LaresReasonerImpl& model, const Batch& batch,
-                                                                     const std::vector<int64_t>& active,
-                                                                     const torch::Tensor& T0) {
+GrpoTrainer::RolloutScores GrpoTrainer::rolloutLogProbs(LaresReasonerImpl& model, const Batch& batch,
+                                                        const std::vector<int64_t>& active, const torch::Tensor& T0) {
   const int64_t R = batch.size();
   LaresPass pass = model.recur(batch.items, batch.positionOffset(), active, T0);
   auto Z = torch::cat(pass.steps, 0);  // [P, d], step-major
@@ -315,7 +330,12 @@ std::pair<torch::Tensor, torch::Tensor> GrpoTrainer::rolloutLogProbs(LaresReason
     for (int64_t r = lo; r < active[s]; ++r) pos[static_cast<size_t>(r)] = offsets[s] + r;
   }
   auto finalRank = rank.index_select(0, torch::from_blob(pos.data(), {R}, torch::kLong).clone().to(rank.device()));
-  return {logp, finalRank};
+  return {logp, finalRank, perStep, rows};
+}
+
+torch::Tensor GrpoTrainer::rolloutKl(const RolloutScores& policy, const RolloutScores& reference) const {
+  if (stepKl_) return stepKlK3(policy.stepLogp, reference.stepLogp, policy.rows, policy.logp.size(0));
+  return klK3(policy.logp, reference.logp);
 }
 
 GrpoTrainer::StepStats GrpoTrainer::grpoStep(const std::vector<TrainUnit>& units, const std::vector<int64_t>& rowsIn,
@@ -344,11 +364,12 @@ GrpoTrainer::StepStats GrpoTrainer::grpoStep(const std::vector<TrainUnit>& units
 
   const torch::Tensor rolloutRng = cpuRngState();  // where the rollouts' dropout masks come from
   model.train();
-  auto [logp, rank] = rolloutLogProbs(model, batch, active, T0);
-  auto rewardPerm = rankReward(rank, reward_);
+  RolloutScores policy = rolloutLogProbs(model, batch, active, T0);
+  auto rewardPerm = rankReward(policy.rank, reward_);
   auto rewards = torch::zeros_like(rewardPerm).index_put_({permT.to(env_.device)}, rewardPerm).view({B, G});
   auto adv = groupAdvantages(rewards).view({B * G}).index_select(0, permT.to(env_.device));
-  torch::Tensor refLogp;
+  if (positiveOnly_) adv = adv.clamp_min(0);
+  RolloutScores reference;
   {
     // The reference scores the very same rollouts: same T0, step counts and dropout masks
     // (the generator replayed), so log π_θ − log π_ref is the parameters' drift alone and is
@@ -359,14 +380,14 @@ GrpoTrainer::StepStats GrpoTrainer::grpoStep(const std::vector<TrainUnit>& units
     setCpuRngState(rolloutRng);
     auto& ref = static_cast<LaresReasonerImpl&>(*reference_);
     ref.train();
-    refLogp = rolloutLogProbs(ref, batch, active, T0).first;
+    reference = rolloutLogProbs(ref, batch, active, T0);
     ref.eval();
   }
-  const auto oldLogp = logp.detach();
+  const auto oldLogp = policy.logp.detach();
   StepStats st;
   for (int u = 0; u < updates_; ++u) {
-    if (u > 0) logp = rolloutLogProbs(model, batch, active, T0).first;
-    GrpoTerms terms = grpoObjective(logp, oldLogp, refLogp, adv, clipEps_, beta_);
+    if (u > 0) policy = rolloutLogProbs(model, batch, active, T0);
+    GrpoTerms terms = grpoObjective(policy.logp, oldLogp, rolloutKl(policy, reference), adv, clipEps_, beta_);
     checkFinite(terms.loss, epoch);
     optimizer_->zero_grad();
     terms.loss.backward();

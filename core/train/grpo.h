@@ -30,13 +30,22 @@ torch::Tensor groupAdvantages(const torch::Tensor& rewards);
 /// \brief k3 estimator of KL(π_θ || π_ref) per sample: exp(ref − logp) − (ref − logp) − 1 (>= 0).
 torch::Tensor klK3(const torch::Tensor& logp, const torch::Tensor& refLogp);
 
+/// \brief Step-level k3 KL of each rollout (rpt.kl_level = step): the k3 estimate of every
+/// reasoning step's log-probability, averaged over the rollout's steps, as GRPO takes it per
+/// token. stepLogp/stepRefLogp [P] hold one entry per (rollout, step); rows [P] names the
+/// rollout (0..R−1) of each. Returns [R]; a rollout with no entry gets 0.
+torch::Tensor stepKlK3(const torch::Tensor& stepLogp, const torch::Tensor& stepRefLogp, const torch::Tensor& rows,
+                       int64_t R);
+
 /// \brief The per-sample GRPO terms. ratio ρ = exp(logp − oldLogp).
 struct GrpoTerms {
   torch::Tensor loss;          ///< scalar: −mean(min(ρA, clip(ρ)A) − β·KL)
   torch::Tensor kl;            ///< scalar mean KL
   torch::Tensor clipFraction;  ///< scalar: share of samples where the clipped term was chosen
 };
-GrpoTerms grpoObjective(const torch::Tensor& logp, const torch::Tensor& oldLogp, const torch::Tensor& refLogp,
+/// kl [R] is each rollout's KL estimate to the reference: klK3() of the summed log-probabilities
+/// (rollout level) or stepKlK3() (step level).
+GrpoTerms grpoObjective(const torch::Tensor& logp, const torch::Tensor& oldLogp, const torch::Tensor& kl,
                         const torch::Tensor& advantages, double clipEps, double beta);
 
 /// \brief GRPO post-training (stage "rpt"). Starts from the weights in the model (the job loads
@@ -70,11 +79,17 @@ class GrpoTrainer : public StageTrainer {
 
  private:
   LaresReasonerImpl& lares() const;
-  /// Policy log-probabilities [R] of rollouts (rows sorted by steps, longest first) and, when
-  /// wanted, the reward rank [R] from each row's last step.
-  std::pair<torch::Tensor, torch::Tensor> rolloutLogProbs(LaresReasonerImpl& model, const Batch& batch,
-                                                          const std::vector<int64_t>& active,
-                                                          const torch::Tensor& T0);
+  /// A batch of rollouts scored by a policy (rows sorted by steps, longest first).
+  struct RolloutScores {
+    torch::Tensor logp;      ///< [R] the rollout's log-probability, summed over its steps
+    torch::Tensor rank;      ///< [R] the target's rank at the rollout's last step
+    torch::Tensor stepLogp;  ///< [P] per (rollout, step)
+    torch::Tensor rows;      ///< [P] rollout of each stepLogp entry
+  };
+  RolloutScores rolloutLogProbs(LaresReasonerImpl& model, const Batch& batch, const std::vector<int64_t>& active,
+                                const torch::Tensor& T0);
+  /// Each rollout's KL to the reference at the configured level (rpt.kl_level).
+  torch::Tensor rolloutKl(const RolloutScores& policy, const RolloutScores& reference) const;
   std::vector<TrainUnit> select();
 
   Recommender reference_;
@@ -85,6 +100,8 @@ class GrpoTrainer : public StageTrainer {
   double beta_ = 1.0, clipEps_ = 0.2, dropout_ = 0.1;
   int topK_ = 100, passes_ = 3;
   QString reward_, policy_;
+  bool stepKl_ = false;
+  bool positiveOnly_ = false;
 };
 
 }  // namespace rr

@@ -111,6 +111,29 @@ void StageTrainer::flushLossLog(int epoch) {
   lossCount_ = 0;
 }
 
+double StageTrainer::validate(int epoch) {
+  const StageSettings& s = env_.settings;
+  const EvalResult valid = env_.evaluator->evaluate(
+      *env_.model, env_.split->valid, [this, &s, epoch](int64_t done, int64_t total) {
+        env_.hooks->checkCancel();
+        env_.hooks->batchProgress(s.stage + ":valid", epoch, s.epochs, done, total, 0);
+      });
+  for (auto it = valid.metrics.begin(); it != valid.metrics.end(); ++it)
+    env_.hooks->metric(s.stage, state_.step, epoch, QStringLiteral("valid/") + it.key(), it.value());
+  const double value = valid.metrics.value(s.metric, 0.0);
+  state_.lastValid = toJson(valid.metrics);
+  if (value > state_.bestMetric) {
+    state_.bestMetric = value;
+    state_.bestEpoch = epoch;
+    state_.badEpochs = 0;
+    state_.bestValid = state_.lastValid;
+    saveCheckpoint(env_.bestCheckpoint, *env_.model, nullptr, state_);
+  } else {
+    ++state_.badEpochs;
+  }
+  return value;
+}
+
 StageState StageTrainer::run() {
   const StageSettings& s = env_.settings;
   optimizer_ = makeOptimizer();
@@ -157,26 +180,8 @@ StageState StageTrainer::run() {
     env_.hooks->metric(s.stage, state_.step, epoch, QStringLiteral("time/epoch_seconds"), trainSeconds);
     env_.hooks->metric(s.stage, state_.step, epoch, QStringLiteral("throughput/samples_per_second"), rate);
 
-    const EvalResult valid = env_.evaluator->evaluate(
-        *env_.model, env_.split->valid, [this, &s, epoch](int64_t done, int64_t total) {
-          env_.hooks->checkCancel();
-          env_.hooks->batchProgress(s.stage + ":valid", epoch, s.epochs, done, total, 0);
-        });
-    for (auto it = valid.metrics.begin(); it != valid.metrics.end(); ++it)
-      env_.hooks->metric(s.stage, state_.step, epoch, QStringLiteral("valid/") + it.key(), it.value());
-    const double value = valid.metrics.value(s.metric, 0.0);
-
     state_.epoch = epoch;
-    state_.lastValid = toJson(valid.metrics);
-    if (value > state_.bestMetric) {
-      state_.bestMetric = value;
-      state_.bestEpoch = epoch;
-      state_.badEpochs = 0;
-      state_.bestValid = state_.lastValid;
-      saveCheckpoint(env_.bestCheckpoint, *env_.model, nullptr, state_);
-    } else {
-      ++state_.badEpochs;
-    }
+    const double value = validate(epoch);
     if ((s.patience > 0 && state_.badEpochs >= s.patience) || epoch == s.epochs) state_.finished = true;
     saveCheckpoint(env_.lastCheckpoint, *env_.model, optimizer_.get(), state_);
     env_.hooks->epochDone(s.stage, state_, s.epochs);

@@ -105,6 +105,10 @@ class StageTrainer {
   void flushLossLog(int epoch);
   /// Throws RunError when a loss is not finite.
   void checkFinite(const torch::Tensor& loss, int epoch) const;
+  /// Evaluates the validation split, records "valid/<metric>" at `epoch`, and when the stage's
+  /// metric improves on state_.bestMetric makes this the best epoch and saves the best
+  /// checkpoint. Returns the metric's value. Epoch 0 = the model the stage starts from.
+  double validate(int epoch);
 
   StageEnv env_;
   std::unique_ptr<torch::optim::Optimizer> optimizer_;

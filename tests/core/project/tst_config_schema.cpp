@@ -121,6 +121,8 @@ const KeySpec kSpec[] = {
     {"rpt.select_top_k", "I", "100", "rpt", 0, 1000000, "", kLH},
     {"rpt.select_passes", "I", "3", "rpt", 1, 100, "", kLH},
     {"rpt.policy", "E", "\"target\"", "rpt", NA, NA, "target|hybrid|top_ranked", kLH},
+    {"rpt.kl_level", "E", "\"step\"", "rpt", NA, NA, "step|rollout", kLH},
+    {"rpt.advantages", "E", "\"positive\"", "rpt", NA, NA, "positive|group", kLH},
     {"rpt.patience", "I", "10", "rpt", 0, 100000, "", kLH},
     {"rpt.from_run", "I", "0", "rpt", 0, 2147483647, "", kLH},
 
