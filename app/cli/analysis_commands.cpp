@@ -8,6 +8,7 @@
 #include "core/errors.h"
 #include "core/jobs/train_job.h"
 #include "core/project/project.h"
+#include "core/project/stored_config.h"
 #include "core/store/experiment_store.h"
 
 #ifdef REASONREC_CLI_HAS_REPORT
@@ -236,7 +237,7 @@ int cmdSweep(QCommandLineParser& p, QTextStream& out, QTextStream& err, bool int
   {
     ExperimentStore store(Project::openOrCreate(projectDir).databasePath());
     const RunRecord base = store.run(baseRun);
-    RunConfig cfg = RunConfig::fromJson(base.config);
+    RunConfig cfg = storedRunConfig(base.config);
     for (const QString& a : p.values(QStringLiteral("set"))) cfg.setAssignment(a);
     const QString name = p.value(QStringLiteral("name")).isEmpty() ? QStringLiteral("sweep-run%1").arg(baseRun) : p.value(QStringLiteral("name"));
     ids = queueSweep(store, base.datasetId, cfg, axes, name);

@@ -1,6 +1,7 @@
 #include "core/jobs/run_session.h"
 
 #include "core/errors.h"
+#include "core/project/stored_config.h"
 #include "core/train/checkpoint.h"
 
 #include <QDir>
@@ -21,7 +22,7 @@ std::unique_ptr<RunSession> RunSession::open(const QString& projectDir, qint64 r
   std::unique_ptr<RunSession> s(new RunSession(Project::openOrCreate(projectDir)));
   s->store = std::make_unique<ExperimentStore>(s->project.databasePath());
   s->run = s->store->run(runId);
-  s->config = RunConfig::fromJson(s->run.config);
+  s->config = storedRunConfig(s->run.config);
   for (const QString& o : overrides) s->config.setAssignment(o);
   s->config.validate();
   s->threads = runtime::applyThreads(s->config.getInt(QStringLiteral("threads")));

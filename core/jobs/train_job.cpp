@@ -3,6 +3,7 @@
 #include "core/errors.h"
 #include "core/eval/metrics.h"
 #include "core/jobs/run_session.h"
+#include "core/project/stored_config.h"
 #include "core/train/checkpoint.h"
 #include "core/train/trainer.h"
 
@@ -169,7 +170,7 @@ void TrainJob::run() {
                                  .arg(runId_)
                                  .arg(done)
                                  .arg(last));
-    RunConfig stored = RunConfig::fromJson(s.run.config);  // without this session's thread override
+    RunConfig stored = storedRunConfig(s.run.config);  // without this session's thread override
     stored.set(key, extendEpochs_);
     stored.validate();
     s.config.set(key, extendEpochs_);

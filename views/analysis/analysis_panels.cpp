@@ -4,6 +4,7 @@
 #include "core/errors.h"
 #include "core/jobs/train_job.h"
 #include "core/project/project.h"
+#include "core/project/stored_config.h"
 #include "core/store/experiment_store.h"
 #include "views/analysis/analysis_charts.h"
 #include "views/panel_registry.h"
@@ -330,7 +331,7 @@ QVector<qint64> DepthPanel::queueGrid(bool train) {
     auto store = openStore(context_);
     const RunRecord base = store->run(runs.first());
     const QString name = sweepName_->text().trimmed().isEmpty() ? QStringLiteral("sweep-run%1").arg(base.id) : sweepName_->text().trimmed();
-    const QVector<qint64> ids = queueSweep(*store, base.datasetId, RunConfig::fromJson(base.config), axes, name);
+    const QVector<qint64> ids = queueSweep(*store, base.datasetId, storedRunConfig(base.config), axes, name);
     if (train)
       for (qint64 id : ids) context_.submitJob(std::make_unique<TrainJob>(context_.projectDir(), id));
     sweepStatus_->setText(tr("Queued %1 runs in sweep '%2'%3.").arg(ids.size()).arg(name, train ? tr(" and started their training") : QString()));

@@ -5,6 +5,7 @@
 #include "core/errors.h"
 #include "core/project/project.h"
 #include "core/project/run_config.h"
+#include "core/project/stored_config.h"
 #include "core/store/experiment_store.h"
 #include "views/analysis/analysis_charts.h"
 
@@ -405,13 +406,14 @@ int writeReport(const ReportOptions& options, const QString& pdfPath) {
   for (const auto& r : plan.runs) headers.append(runName(r));
   QVector<QStringList> cfgRows;
   QStringList keys = kConfigKeys;
-  const RunConfig first = RunConfig::fromJson(plan.runs.first().config);
-  for (int i = 1; i < plan.runs.size(); ++i)
-    for (const QString& k : RunConfig::fromJson(plan.runs[i].config).diff(first).keys())
+  QVector<RunConfig> configs;
+  for (const auto& r : plan.runs) configs.append(storedRunConfig(r.config));
+  for (int i = 1; i < configs.size(); ++i)
+    for (const QString& k : configs[i].diff(configs.first()).keys())
       if (!keys.contains(k) && k != QLatin1String("threads")) keys.append(k);
   for (const QString& k : keys) {
     QStringList row{k};
-    for (const auto& r : plan.runs) row.append(jsonText(jsonPathValue(r.config, k)));
+    for (const RunConfig& c : configs) row.append(jsonText(c.value(k)));
     cfgRows.append(row);
   }
   w.table(headers, cfgRows);

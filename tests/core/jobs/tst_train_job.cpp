@@ -3,6 +3,7 @@
 #include "core/data/synthetic.h"
 #include "core/jobs/evaluate_job.h"
 #include "core/jobs/import_job.h"
+#include "core/jobs/run_session.h"
 #include "core/jobs/train_job.h"
 #include "core/project/project.h"
 #include "core/store/experiment_store.h"
@@ -142,6 +143,26 @@ class TrainJobTest : public QObject {
     // Masking seen items can only move targets up.
     QVERIFY(r.value("test").toObject().value("recall@10").toDouble() >=
             store.evaluation(run, "test")->metrics.value("recall@10") - 1e-12);
+  }
+
+  // A run stored before rpt.kl_level and rpt.advantages existed opens (for resume, evaluation and
+  // analyses) with the behaviour it was trained with, not with today's defaults.
+  void olderRunOpensWithItsEarlierBehaviour() {
+    QTemporaryDir dir;
+    const qint64 run = newRun(dir.path(), tinyConfig(1));
+    {
+      ExperimentStore store(Project::openOrCreate(dir.path()).databasePath());
+      QJsonObject config = store.run(run).config;
+      QJsonObject rpt = config.value("rpt").toObject();
+      rpt.remove("kl_level");
+      rpt.remove("advantages");
+      config.insert("rpt", rpt);
+      store.setRunConfig(run, config);
+    }
+    const auto s = RunSession::open(dir.path(), run);
+    QCOMPARE(s->config.getString("rpt.kl_level"), QString("rollout"));
+    QCOMPARE(s->config.getString("rpt.advantages"), QString("group"));
+    QCOMPARE(s->config.getInt("model.d"), 16);
   }
 
   void badOverrideFailsWithTheKey() {

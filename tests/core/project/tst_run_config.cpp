@@ -1,5 +1,6 @@
 #include "core/errors.h"
 #include "core/project/run_config.h"
+#include "core/project/stored_config.h"
 #include "test_main.h"
 
 #include <QFile>
@@ -378,6 +379,36 @@ class TestRunConfig : public QObject {
     QVERIFY2(text.contains("\"epochs\":5,") || text.contains("\"epochs\":5}"), text.constData());
   }
 
+  // A run stored before a key existed keeps the behaviour it was made with when it is read back
+  // (resume, sweeps, reports); a run stored with the key keeps its value.
+  void storedRunWithoutNewerKeysKeepsEarlierBehaviour() {
+    QJsonObject stored = RunConfig::fromPreset(QStringLiteral("lares")).toJson();
+    QJsonObject rpt = stored.value(QStringLiteral("rpt")).toObject();
+    QVERIFY(rpt.contains(QStringLiteral("kl_level")) && rpt.contains(QStringLiteral("advantages")));
+    rpt.remove(QStringLiteral("kl_level"));
+    rpt.remove(QStringLiteral("advantages"));
+    stored.insert(QStringLiteral("rpt"), rpt);
+
+    QCOMPARE(RunConfig::fromJson(stored).getString(QStringLiteral("rpt.kl_level")), QStringLiteral("step"));
+    const RunConfig older = storedRunConfig(stored);
+    QCOMPARE(older.getString(QStringLiteral("rpt.kl_level")), QStringLiteral("rollout"));
+    QCOMPARE(older.getString(QStringLiteral("rpt.advantages")), QStringLiteral("group"));
+    older.validate();
+    // Nothing else changes.
+    const auto changed = older.diff(RunConfig::fromJson(stored)).keys();
+    QCOMPARE(changed, (QList<QString>{QStringLiteral("rpt.advantages"), QStringLiteral("rpt.kl_level")}));
+
+    const RunConfig current = RunConfig::fromPreset(QStringLiteral("lares"));
+    QCOMPARE(storedRunConfig(current.toJson()), current);
+  }
+  void olderRunDefaultsAreSchemaKeysWithValidValues() {
+    QVERIFY(!olderRunDefaults().isEmpty());
+    for (const auto& [key, earlier] : olderRunDefaults()) {
+      RunConfig c;
+      c.set(key, earlier);  // throws on an unknown key or an invalid value
+      QVERIFY2(c.value(key) != RunConfig().value(key), qPrintable(key + QStringLiteral(" earlier value equals today's default")));
+    }
+  }
   void diffAgainstPreset() {
     const RunConfig base = RunConfig::fromPreset(QStringLiteral("lares"));
     RunConfig c = base;
