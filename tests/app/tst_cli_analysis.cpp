@@ -45,7 +45,7 @@ class CliAnalysisTest : public QObject {
     QTest::newRow("robustness") << "robustness" << QStringList{"--param", "repetitions=2", "--param", "drops=0,0.2"} << "drop  20%";
     QTest::newRow("depth") << "depth" << QStringList{"--param", "steps=1,2"} << "no reasoning depth";
     QTest::newRow("attention") << "attention" << QStringList{"--param", "case=1"} << "final rank";
-    QTest::newRow("efficiency") << "efficiency" << QStringList{"--param", "repeats=5"} << "b1 p50";
+    QTest::newRow("efficiency") << "efficiency" << QStringList{"--param", "repeats=5"} << "b256 p99";
     QTest::newRow("diversity") << "diversity" << QStringList{"--set", "max_cases=40"} << "D(0)";
   }
   void analyzeEveryKind() {
