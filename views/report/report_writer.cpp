@@ -139,9 +139,9 @@ class PageWriter {
     for (int x : w) total += x;
     if (total > width_) {
       // Too wide: the label column (long run names) gives way first, down to a quarter of the
-      // page, so the figures stay whole; only then do the other columns shrink.
+      // page (never widened to it), so the figures stay whole; only then do the others shrink.
       const int others = total - w[0];
-      const int minFirst = width_ / 4;
+      const int minFirst = std::min(w[0], width_ / 4);
       if (others + minFirst <= width_) {
         w[0] = width_ - others;
       } else {
@@ -335,12 +335,12 @@ void analysisPage(PageWriter& w, const AnalysisRecord& a) {
                    QString::number(x.flopsPerSample / 1e6, 'f', 2), QString::number(x.batch1P50, 'f', 3), QString::number(x.batch1P99, 'f', 3),
                    QString::number(x.batch256P50, 'f', 2), QString::number(x.batch256P99, 'f', 2), QString::number(x.throughput, 'f', 0),
                    QString::number(x.peakRssMb, 'f', 0)});
-    w.table({QStringLiteral("Run"), QStringLiteral("steps"), QStringLiteral("params"), QStringLiteral("MFLOPs"), QStringLiteral("b1 p50 ms"),
-             QStringLiteral("b1 p99 ms"), QStringLiteral("b256 p50 ms"), QStringLiteral("b256 p99 ms"), QStringLiteral("users/s"),
+    w.table({QStringLiteral("Run"), QStringLiteral("steps"), QStringLiteral("params"), QStringLiteral("MFLOPs"), QStringLiteral("b1 p50"),
+             QStringLiteral("b1 p99"), QStringLiteral("b256 p50"), QStringLiteral("b256 p99"), QStringLiteral("users/s"),
              QStringLiteral("peak MB")},
             rows);
     w.paragraph(QStringLiteral("Serving cost: model size, analytic compute per recommendation, latency of one request and of a "
-                               "batch of 256 (median and 99th percentile), throughput, and the measuring process's peak memory. "
+                               "batch of 256 (median and 99th percentile, in ms), throughput, and the measuring process's peak memory. "
                                "Measured on %1 with %2 threads.")
                     .arg(r.device).arg(r.threads),
                 true);
