@@ -183,6 +183,23 @@ void plotDepth(QCustomPlot* plot, const DepthResult& r, const QString& metric) {
   plot->replot();
 }
 
+QStringList efficiencyHeaders() {
+  return {QStringLiteral("Run"),    QStringLiteral("steps"),    QStringLiteral("params"),   QStringLiteral("MFLOPs"),
+          QStringLiteral("b1 p50"), QStringLiteral("b1 p99"),   QStringLiteral("b256 p50"), QStringLiteral("b256 p99"),
+          QStringLiteral("users/s"), QStringLiteral("peak MB")};
+}
+
+QVector<QStringList> efficiencyRows(const EfficiencyResult& r) {
+  QVector<QStringList> rows;
+  for (const auto& x : r.rows)
+    rows.append({x.label, x.steps ? QString::number(x.steps) : QStringLiteral("as trained"), QString::number(x.parameters, 'f', 0),
+                 QString::number(x.flopsPerSample / 1e6, 'f', 2), QString::number(x.batch1P50, 'f', 3),
+                 QString::number(x.batch1P99, 'f', 3), QString::number(x.batch256P50, 'f', 2),
+                 QString::number(x.batch256P99, 'f', 2), QString::number(x.throughput, 'f', 0),
+                 QString::number(x.peakRssMb, 'f', 0)});
+  return rows;
+}
+
 void plotEfficiency(QCustomPlot* plot, const EfficiencyResult& r) {
   resetPlot(plot);
   setupAxes(plot, QString(), QStringLiteral("latency batch 1, p50 (ms)"));

@@ -8,6 +8,7 @@
 
 #include <QColor>
 #include <QString>
+#include <QStringList>
 #include <QVector>
 
 class QCustomPlot;
@@ -32,6 +33,10 @@ void plotRobustness(QCustomPlot* plot, const RobustnessResult& r, bool ndcg);
 void plotDepth(QCustomPlot* plot, const DepthResult& r, const QString& metric);
 /// Latency (bars, left axis) and MFLOPs per sample (line, right axis) per run / step count.
 void plotEfficiency(QCustomPlot* plot, const EfficiencyResult& r);
+/// The efficiency table, one definition for the studio panel and the report: column headers
+/// (latencies in ms) and one row of cells per measured run / step count.
+QStringList efficiencyHeaders();
+QVector<QStringList> efficiencyRows(const EfficiencyResult& r);
 /// D(t) against step per run.
 void plotDiversity(QCustomPlot* plot, const DiversityResult& r);
 /// Gate-weight histograms per stream (first run that has a gate).

@@ -400,17 +400,9 @@ EfficiencyPanel::EfficiencyPanel(StudioContext& context, QWidget* parent)
 
 void EfficiencyPanel::showResult(const AnalysisRecord& record) {
   const EfficiencyResult r = EfficiencyResult::fromJson(record.result);
-  QVector<QStringList> rows;
-  for (const auto& x : r.rows)
-    rows.append({x.label, x.steps ? QString::number(x.steps) : tr("as trained"), QString::number(x.parameters, 'f', 0),
-                 QString::number(x.flopsPerSample / 1e6, 'f', 2), QString::number(x.batch1P50, 'f', 3), QString::number(x.batch1P99, 'f', 3),
-                 QString::number(x.batch256P50, 'f', 2), QString::number(x.batch256P99, 'f', 2), QString::number(x.throughput, 'f', 0),
-                 QString::number(x.peakRssMb, 'f', 0)});
-  fillTable(table_, {tr("Run"), tr("steps"), tr("parameters"), tr("MFLOPs/sample"), tr("b1 p50 ms"), tr("b1 p99 ms"), tr("b256 p50 ms"),
-                     tr("b256 p99 ms"), tr("users/s"), tr("peak RSS MB")},
-            rows);
+  fillTable(table_, efficiencyHeaders(), efficiencyRows(r));
   plotEfficiency(plot_, r);
-  status_->setText(tr("Measured on %1 with %2 threads. Peak RSS is the measuring process's peak.").arg(r.device).arg(r.threads));
+  status_->setText(tr("Measured on %1 with %2 threads; latencies in ms. Peak MB is the measuring process's peak RSS.").arg(r.device).arg(r.threads));
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -329,16 +329,7 @@ void analysisPage(PageWriter& w, const AnalysisRecord& a) {
   } else if (a.kind == QLatin1String("efficiency")) {
     const EfficiencyResult r = EfficiencyResult::fromJson(a.result);
     w.chart(400, [&](QCustomPlot* p) { plotEfficiency(p, r); });
-    QVector<QStringList> rows;
-    for (const auto& x : r.rows)
-      rows.append({x.label, x.steps ? QString::number(x.steps) : QStringLiteral("trained"), QString::number(x.parameters, 'f', 0),
-                   QString::number(x.flopsPerSample / 1e6, 'f', 2), QString::number(x.batch1P50, 'f', 3), QString::number(x.batch1P99, 'f', 3),
-                   QString::number(x.batch256P50, 'f', 2), QString::number(x.batch256P99, 'f', 2), QString::number(x.throughput, 'f', 0),
-                   QString::number(x.peakRssMb, 'f', 0)});
-    w.table({QStringLiteral("Run"), QStringLiteral("steps"), QStringLiteral("params"), QStringLiteral("MFLOPs"), QStringLiteral("b1 p50"),
-             QStringLiteral("b1 p99"), QStringLiteral("b256 p50"), QStringLiteral("b256 p99"), QStringLiteral("users/s"),
-             QStringLiteral("peak MB")},
-            rows);
+    w.table(efficiencyHeaders(), efficiencyRows(r));
     w.paragraph(QStringLiteral("Serving cost: model size, analytic compute per recommendation, latency of one request and of a "
                                "batch of 256 (median and 99th percentile, in ms), throughput, and the measuring process's peak memory. "
                                "Measured on %1 with %2 threads.")

@@ -10,6 +10,7 @@
 #include "core/store/experiment_store.h"
 #include "fake_studio_context.h"
 #include "test_main.h"
+#include "views/analysis/analysis_charts.h"
 #include "views/analysis/analysis_panels.h"
 #include "views/panel_registry.h"
 #include "views/report/report_writer.h"
@@ -228,6 +229,8 @@ class AnalysisPanelsTest : public QObject {
 
     EfficiencyPanel eff(ctx_);
     QCOMPARE(eff.table()->rowCount(), 2);
+    QCOMPARE(eff.table()->columnCount(), efficiencyHeaders().size());  // the report's table too
+    QCOMPARE(eff.table()->horizontalHeaderItem(7)->text(), QString("b256 p99"));
     shot(eff, "efficiency");
 
     DiversityPanel div(ctx_);
