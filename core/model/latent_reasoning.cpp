@@ -142,8 +142,11 @@ torch::Tensor CachedTransformer::step(const ItemContext& ctx, ReasoningCache& ca
     auto kr = torch::stack(cache.keys[i], 2).view({B, M, t, H, dh}).permute({0, 3, 1, 2, 4});    // [B,H,M,t,dh]
     auto vr = torch::stack(cache.values[i], 2).view({B, M, t, H, dh}).permute({0, 3, 1, 2, 4});
     auto sReason = (q.unsqueeze(-2) * kr).sum(-1);  // [B,H,M,t]
-    auto scores = torch::cat({sItems + ctx.keyBias, sReason}, -1).mul_(1.0 / std::sqrt(static_cast<double>(dh)));
+    auto scores = torch::cat({sItems, sReason}, -1).mul_(1.0 / std::sqrt(static_cast<double>(dh)));
+    // Score dropout before the padding mask: a dropped masked score would become 0 and let the
+    // token attend to padding in training only.
     if (hooks.scoreDropout > 0 && mha.is_training()) scores = torch::dropout(scores, hooks.scoreDropout, true);
+    scores = scores + torch::constant_pad_nd(ctx.keyBias, {0, t});  // [B,1,1,W+t]: no mask on own tokens
     auto probs = torch::softmax(scores, -1);
     if (attention) attention->push_back(StepAttention{stepIndex, static_cast<int>(i), probs.detach()});
     probs = mha.attnDrop(probs);

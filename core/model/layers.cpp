@@ -33,9 +33,10 @@ torch::Tensor MultiHeadAttentionImpl::attend(const torch::Tensor& q, const torch
   auto kh = k.view({B, Lk, heads_, dh}).transpose(1, 2);
   auto vh = v.view({B, Lk, heads_, dh}).transpose(1, 2);
   auto scores = batchedMatmulNT(qh, kh).mul_(1.0 / std::sqrt(static_cast<double>(dh)));
-  if (bias.defined()) scores = scores + bias;
+  // Score dropout before the mask, which a dropped (zeroed) masked score would lift.
   if (hooks.scoreDropout > 0 && is_training())
     scores = torch::dropout(scores, hooks.scoreDropout, true);
+  if (bias.defined()) scores = scores + bias;
   auto probs = torch::softmax(scores, -1);
   if (hooks.weights) hooks.weights->push_back(probs.detach());
   probs = attnDrop(probs);

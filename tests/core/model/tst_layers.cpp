@@ -45,6 +45,25 @@ class LayersTest : public QObject {
     }
   }
 
+  void scoreDropoutKeepsMasksClosed() {
+    // PLR's attention-score dropout zeroes scores; a zeroed masked score must not open a
+    // padding or future key to the query.
+    MultiHeadAttention mha(16, 2, 0.0);
+    mha->train();
+    auto x = torch::randn({64, 5, 16});
+    auto bias = torch::zeros({64, 1, 5, 5});
+    bias.narrow(3, 0, 2).fill_(kMaskedScore);  // keys 0 and 1 are padding for every query
+    std::vector<torch::Tensor> w;
+    AttentionHooks hooks;
+    hooks.weights = &w;
+    hooks.scoreDropout = 0.5;
+    torch::NoGradGuard ng;
+    mha->attend(x, x, x, bias, hooks);
+    QCOMPARE(static_cast<int>(w.size()), 1);
+    QCOMPARE(w[0].narrow(3, 0, 2).abs().max().item<float>(), 0.0f);
+    QVERIFY(torch::allclose(w[0].sum(-1), torch::ones({64, 2, 5}), 1e-5, 1e-5));
+  }
+
   void causalityHolds() {
     auto enc = std::make_shared<SasrecEncoderImpl>(spec());
     enc->eval();

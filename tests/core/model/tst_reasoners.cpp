@@ -328,6 +328,28 @@ class ReasonersTest : public QObject {
     }
   }
 
+  void plrScoreDropoutNeverOpensPadding() {
+    // Training with attention-score dropout (the RCL views): dropped scores are zeroed before
+    // the padding mask, so a reasoning token attends to padding items no more than in eval.
+    RunConfig cfg = smallConfig("plr-fast");
+    cfg.set("model.reasoner.streams", 3);
+    cfg.set("model.reasoner.attn_score_dropout", 0.5);
+    cfg.set("model.reasoner.rep_dropout", 0.0);
+    auto model = std::dynamic_pointer_cast<PlrReasonerImpl>(buildRecommender(cfg, kItems));
+    QVERIFY(model);
+    model->train();
+    torch::NoGradGuard ng;
+    Batch b = smallBatch();
+    b.items = b.items.repeat({20, 1});  // 60 rows: many dropout draws on the padded row kind
+    const auto pass = model->reason(model->context(b), 2, true);
+    QCOMPARE(static_cast<int>(pass.attention.size()), 2 * 2);  // steps x layers
+    for (const auto& s : pass.attention) {
+      auto padded = s.probs.index({torch::indexing::Slice(0, torch::indexing::None, 3)}).narrow(-1, 0, 3);
+      QCOMPARE(padded.abs().max().item<double>(), 0.0);
+      QVERIFY(maxDiff(s.probs.sum(-1), torch::ones_like(s.probs.sum(-1))) < 1e-5);
+    }
+  }
+
   void gru4recCannotReason() {
     RunConfig cfg = smallConfig("plr-fast", "gru4rec");
     try {
