@@ -178,6 +178,11 @@ void addCompareOptions(QCommandLineParser& p) {
   p.addOption(opt(QStringLiteral("project"), QStringLiteral("Project directory."), QStringLiteral("DIR")));
   p.addOption(opt(QStringLiteral("run"), QStringLiteral("Run ids, comma-separated (default: all completed)."), QStringLiteral("ID[,ID...]")));
   p.addOption(opt(QStringLiteral("baseline"), QStringLiteral("Baseline run for improvements and the paired t-test."), QStringLiteral("ID")));
+  p.addOption(opt(QStringLiteral("evaluation"),
+                  QStringLiteral("Add a row for run ID's stored re-evaluation LABEL, the overrides it was made with "
+                                 "(`reasonrec evaluate --run ID --set LABEL`; several --set joined by spaces). "
+                                 "Repeatable; tested against the baseline's final evaluation."),
+                  QStringLiteral("ID=LABEL")));
   p.addOption(opt(QStringLiteral("split"), QStringLiteral("test|valid (default test)."), QStringLiteral("SPLIT")));
   p.addOption(opt(QStringLiteral("format"), QStringLiteral("markdown|csv|latex (default markdown)."), QStringLiteral("FORMAT")));
   p.addOption(opt(QStringLiteral("output"), QStringLiteral("Write the table to this file instead of stdout."), QStringLiteral("FILE")));
@@ -198,8 +203,18 @@ int cmdCompare(QCommandLineParser& p, QTextStream& out, QTextStream& err) {
     baseline = runIds(p.value(QStringLiteral("baseline")), QStringLiteral("baseline")).value(0);
     if (!ids.contains(baseline)) ids.prepend(baseline);
   }
+  QVector<ComparisonEntry> entries;
+  for (qint64 id : ids) entries.append({id, QStringLiteral("final")});
+  for (const QString& v : p.values(QStringLiteral("evaluation"))) {
+    const int eq = static_cast<int>(v.indexOf(QLatin1Char('=')));
+    bool ok = false;
+    const qint64 id = eq > 0 ? v.left(eq).trimmed().toLongLong(&ok) : 0;
+    if (!ok || id <= 0 || v.mid(eq + 1).trimmed().isEmpty())
+      throw UsageError(QStringLiteral("--evaluation: expected ID=LABEL (e.g. 7=model.reasoner.inference=reasoning), got '%1'").arg(v));
+    entries.append({id, v.mid(eq + 1).trimmed()});
+  }
   const QString split = p.value(QStringLiteral("split")).isEmpty() ? QStringLiteral("test") : p.value(QStringLiteral("split"));
-  const ComparisonTable t = buildComparison(store, ids, baseline, split);
+  const ComparisonTable t = buildComparison(store, entries, baseline, split);
   const QString format = p.value(QStringLiteral("format")).isEmpty() ? QStringLiteral("markdown") : p.value(QStringLiteral("format"));
   QString text;
   if (format == QLatin1String("markdown")) text = t.toMarkdown();

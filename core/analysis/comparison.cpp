@@ -1,5 +1,6 @@
 #include "core/analysis/comparison.h"
 
+#include "core/errors.h"
 #include "core/eval/metrics.h"
 #include "core/eval/significance.h"
 #include "core/store/experiment_store.h"
@@ -19,7 +20,7 @@ int ComparisonTable::bestRow(const QString& metric) const {
 
 bool ComparisonTable::significant(int row, const QString& metric) const {
   const auto& r = rows.at(row);
-  return r.runId != baselineRunId && r.pValue.contains(metric) && r.pValue.value(metric) < alpha;
+  return !r.baseline && r.pValue.contains(metric) && r.pValue.value(metric) < alpha;
 }
 
 namespace {
@@ -64,12 +65,12 @@ QString ComparisonTable::toMarkdown() const {
   out += QLatin1Char('\n');
   for (int i = 0; i < rows.size(); ++i) {
     const auto& r = rows[i];
-    out += QStringLiteral("| ") + r.label + (r.runId == baselineRunId ? QStringLiteral(" (baseline)") : QString()) + QStringLiteral(" |");
+    out += QStringLiteral("| ") + r.label + (r.baseline ? QStringLiteral(" (baseline)") : QString()) + QStringLiteral(" |");
     for (const QString& m : metrics) {
       QString cell = r.values.contains(m) ? fmt(r.values.value(m)) : QStringLiteral("–");
       if (r.values.contains(m) && bestRow(m) == i) cell = QStringLiteral("**") + cell + QStringLiteral("**");
       if (significant(i, m)) cell += QLatin1Char('*');
-      if (baselineRunId && r.runId != baselineRunId && r.improvement.contains(m)) cell += QStringLiteral(" (") + pct(r.improvement.value(m)) + QLatin1Char(')');
+      if (baselineRunId && !r.baseline && r.improvement.contains(m)) cell += QStringLiteral(" (") + pct(r.improvement.value(m)) + QLatin1Char(')');
       out += QLatin1Char(' ') + cell + QStringLiteral(" |");
     }
     out += QLatin1Char('\n');
@@ -109,45 +110,64 @@ QString ComparisonTable::toLatex() const {
   return out;
 }
 
-ComparisonTable buildComparison(const ExperimentStore& store, const QVector<qint64>& runIds, qint64 baselineRunId,
-                                const QString& split, const QStringList& metrics) {
+ComparisonTable buildComparison(const ExperimentStore& store, const QVector<ComparisonEntry>& entries,
+                                qint64 baselineRunId, const QString& split, const QStringList& metrics) {
   ComparisonTable t;
   t.split = split;
   t.metrics = metrics.isEmpty() ? summaryMetricNames() : metrics;
-  t.baselineRunId = runIds.contains(baselineRunId) ? baselineRunId : 0;
-  QMap<qint64, std::vector<int32_t>> ranks;
-  for (qint64 id : runIds) {
-    const RunRecord run = store.run(id);
+  const QString final = QStringLiteral("final");
+  const auto isBaseline = [&](const ComparisonEntry& e) { return e.runId == baselineRunId && e.evaluation == final; };
+  t.baselineRunId = std::any_of(entries.begin(), entries.end(), isBaseline) ? baselineRunId : 0;
+  std::vector<std::vector<int32_t>> ranks;
+  for (const ComparisonEntry& e : entries) {
+    const RunRecord run = store.run(e.runId);
     ComparisonTable::Row row;
-    row.runId = id;
-    row.label = QStringLiteral("#%1 %2").arg(id).arg(run.name.isEmpty() ? run.preset : run.name);
-    const auto ev = store.evaluation(id, split);
+    row.runId = e.runId;
+    row.evaluation = e.evaluation;
+    row.baseline = t.baselineRunId && isBaseline(e);
+    row.label = QStringLiteral("#%1 %2").arg(e.runId).arg(run.name.isEmpty() ? run.preset : run.name);
+    if (e.evaluation != final) row.label += QStringLiteral(" [") + e.evaluation + QLatin1Char(']');
+    const auto ev = store.evaluation(e.runId, split, e.evaluation);
     if (ev) {
       row.values = ev->metrics;
       row.perCase = !ev->ranks.empty();
-      ranks.insert(id, ev->ranks);
-    } else if (split == QLatin1String("test")) {
-      row.values = run.test;
+      ranks.push_back(ev->ranks);
+    } else if (e.evaluation != final) {
+      throw Error(ExitCode::Usage, QStringLiteral("run %1 has no stored %2 evaluation labelled '%3' (make it with "
+                                                  "reasonrec evaluate --run %1 --set %3)")
+                                       .arg(e.runId).arg(split, e.evaluation));
+    } else {
+      if (split == QLatin1String("test")) row.values = run.test;
+      ranks.emplace_back();
     }
     t.rows.append(row);
   }
   if (!t.baselineRunId) return t;
-  const auto& base = *std::find_if(t.rows.begin(), t.rows.end(), [&](const auto& r) { return r.runId == t.baselineRunId; });
-  for (auto& r : t.rows) {
-    if (r.runId == t.baselineRunId) continue;
+  const int b = static_cast<int>(std::find_if(t.rows.begin(), t.rows.end(), [](const auto& r) { return r.baseline; }) - t.rows.begin());
+  const auto& base = t.rows[b];
+  for (int i = 0; i < t.rows.size(); ++i) {
+    auto& r = t.rows[i];
+    if (r.baseline) continue;
     for (const QString& m : t.metrics) {
       if (!r.values.contains(m) || !base.values.contains(m)) continue;
-      const double b = base.values.value(m);
-      if (b != 0) r.improvement.insert(m, (r.values.value(m) - b) / b);
+      const double bv = base.values.value(m);
+      if (bv != 0) r.improvement.insert(m, (r.values.value(m) - bv) / bv);
       MetricName name;
       if (!MetricName::parse(m, &name)) continue;
-      const auto& ra = ranks.value(r.runId);
-      const auto& rb = ranks.value(t.baselineRunId);
+      const auto& ra = ranks[i];
+      const auto& rb = ranks[b];
       if (ra.empty() || ra.size() != rb.size()) continue;
       r.pValue.insert(m, pairedTTest(perCaseMetric(ra, name), perCaseMetric(rb, name)).p);
     }
   }
   return t;
+}
+
+ComparisonTable buildComparison(const ExperimentStore& store, const QVector<qint64>& runIds, qint64 baselineRunId,
+                                const QString& split, const QStringList& metrics) {
+  QVector<ComparisonEntry> entries;
+  for (qint64 id : runIds) entries.append({id, QStringLiteral("final")});
+  return buildComparison(store, entries, baselineRunId, split, metrics);
 }
 
 }  // namespace rr

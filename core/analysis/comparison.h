@@ -12,10 +12,13 @@ namespace rr {
 
 class ExperimentStore;
 
-/// \brief Runs × metrics from the stored "final" evaluations of one split.
+/// \brief Runs × metrics from the stored evaluations of one split: each run's "final" one, and
+/// any re-evaluations asked for by label (e.g. "model.reasoner.inference=reasoning").
 struct ComparisonTable {
   struct Row {
     qint64 runId = 0;
+    QString evaluation = QStringLiteral("final");  ///< label of the stored evaluation shown
+    bool baseline = false;  ///< the baseline row: the baseline run's "final" evaluation
     QString label;
     QMap<QString, double> values;       ///< metric -> value (absent when the run has none)
     QMap<QString, double> improvement;  ///< metric -> relative improvement over the baseline
@@ -40,8 +43,20 @@ struct ComparisonTable {
   QString toLatex() const;     ///< tabular with \textbf best and ^{*} markers
 };
 
+/// One row to build: a run and the label of its stored evaluation ("final", or the overrides a
+/// `reasonrec evaluate --set ...` was run with).
+struct ComparisonEntry {
+  qint64 runId = 0;
+  QString evaluation = QStringLiteral("final");
+};
+
 /// Builds the table from the store. Per-case vectors must align (same split and case count)
-/// for a p-value; otherwise the p-value is absent. Throws Error when a run is unknown.
+/// for a p-value; otherwise the p-value is absent. The baseline row is the baseline run's
+/// "final" evaluation. Throws Error when a run is unknown or a labelled evaluation is missing.
+ComparisonTable buildComparison(const ExperimentStore& store, const QVector<ComparisonEntry>& entries,
+                                qint64 baselineRunId = 0, const QString& split = QStringLiteral("test"),
+                                const QStringList& metrics = {});
+/// The same with every run's "final" evaluation.
 ComparisonTable buildComparison(const ExperimentStore& store, const QVector<qint64>& runIds,
                                 qint64 baselineRunId = 0, const QString& split = QStringLiteral("test"),
                                 const QStringList& metrics = {});

@@ -769,7 +769,7 @@ void ComparisonPanel::reload() {
   view_->setRowCount(table_.rows.size());
   for (int r = 0; r < table_.rows.size(); ++r) {
     const auto& row = table_.rows[r];
-    view_->setItem(r, 0, new QTableWidgetItem(row.label + (row.runId == table_.baselineRunId ? tr(" (baseline)") : QString())));
+    view_->setItem(r, 0, new QTableWidgetItem(row.label + (row.baseline ? tr(" (baseline)") : QString())));
     for (int c = 0; c < table_.metrics.size(); ++c) {
       const QString& m = table_.metrics[c];
       QString text = row.values.contains(m) ? QString::number(row.values.value(m), 'f', 4) : QStringLiteral("–");

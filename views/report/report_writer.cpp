@@ -421,7 +421,7 @@ int writeReport(const ReportOptions& options, const QString& pdfPath) {
   QVector<QStringList> cmpRows;
   for (int r = 0; r < table.rows.size(); ++r) {
     const auto& row = table.rows[r];
-    QStringList cells{row.label + (row.runId == table.baselineRunId ? QStringLiteral(" (baseline)") : QString())};
+    QStringList cells{row.label + (row.baseline ? QStringLiteral(" (baseline)") : QString())};
     for (const QString& m : table.metrics) {
       QString t = row.values.contains(m) ? QString::number(row.values.value(m), 'f', 4) : QStringLiteral("–");
       if (table.significant(r, m)) t += QLatin1Char('*');
@@ -433,7 +433,7 @@ int writeReport(const ReportOptions& options, const QString& pdfPath) {
           [&](int r, int c) { return c > 0 && table.bestRow(table.metrics[c - 1]) == r; });
   QVector<QStringList> impRows;
   for (const auto& row : table.rows) {
-    if (row.runId == table.baselineRunId) continue;
+    if (row.baseline) continue;
     QStringList cells{row.label};
     for (const QString& m : table.metrics)
       cells.append(row.improvement.contains(m) ? QStringLiteral("%1%2%").arg(row.improvement.value(m) >= 0 ? QStringLiteral("+") : QString()).arg(100 * row.improvement.value(m), 0, 'f', 1)

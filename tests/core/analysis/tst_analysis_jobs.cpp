@@ -206,6 +206,44 @@ class AnalysisJobsTest : public QObject {
     QCOMPARE(csv[0].split(',').size(), 2 + 3 * t.metrics.size());
   }
 
+  // A re-evaluation with overrides is its own row, tested against the baseline's final
+  // evaluation over the same cases; the run's final row stays as it was.
+  void comparisonOfAReEvaluation() {
+    const QString label = QStringLiteral("eval.history_mask=exclude_seen");
+    EvaluateRequest req;
+    req.projectDir = dir_.path();
+    req.runId = runB_;
+    req.overrides = QStringList{label};
+    EvaluateJob ev(req);
+    ev.execute();
+    QCOMPARE(ev.status(), JobStatus::Completed);
+    ExperimentStore store(Project::openOrCreate(dir_.path()).databasePath());
+    const ComparisonTable t = buildComparison(store, {{runA_, "final"}, {runB_, "final"}, {runB_, label}}, runA_);
+    QCOMPARE(t.rows.size(), 3);
+    QVERIFY(t.rows[0].baseline);
+    QVERIFY(!t.rows[1].baseline && !t.rows[2].baseline);
+    QCOMPARE(t.rows[2].label, QStringLiteral("#%1 wider [%2]").arg(runB_).arg(label));
+    const auto evA = store.evaluation(runA_, "test"), evFinal = store.evaluation(runB_, "test"),
+               evMasked = store.evaluation(runB_, "test", label);
+    QVERIFY(evA && evFinal && evMasked);
+    QVERIFY(evMasked->ranks != evFinal->ranks);  // masking seen items moved some targets
+    QCOMPARE(t.rows[1].values.value("ndcg@10"), evFinal->metrics.value("ndcg@10"));
+    QCOMPARE(t.rows[2].values.value("ndcg@10"), evMasked->metrics.value("ndcg@10"));
+    const double a = evA->metrics.value("ndcg@10");
+    QCOMPARE(t.rows[2].improvement.value("ndcg@10"), (evMasked->metrics.value("ndcg@10") - a) / a);
+    MetricName m;
+    MetricName::parse("ndcg@10", &m);
+    QCOMPARE(t.rows[2].pValue.value("ndcg@10"), pairedTTest(perCaseMetric(evMasked->ranks, m), perCaseMetric(evA->ranks, m)).p);
+    QVERIFY(t.toMarkdown().contains(QStringLiteral("[%1] |").arg(label)));
+    // A label that was never evaluated is an error that says how to make it.
+    try {
+      buildComparison(store, {{runA_, "final"}, {runB_, "model.d=8"}}, runA_);
+      QFAIL("no error for a missing evaluation");
+    } catch (const Error& e) {
+      QVERIFY2(e.message().contains("reasonrec evaluate --run"), qPrintable(e.message()));
+    }
+  }
+
   void comparisonSaysWhichRunsHaveNoPValue() {
     // Run B trained further: its final evaluations are dropped until it finishes, so its row
     // shows the run record's metrics with no p-value, and the table says why.
