@@ -15,6 +15,7 @@
 #include <QApplication>
 #include <QClipboard>
 #include <QComboBox>
+#include <QCheckBox>
 #include <QFormLayout>
 #include <QGroupBox>
 #include <QHBoxLayout>
@@ -711,6 +712,11 @@ ComparisonPanel::ComparisonPanel(StudioContext& context, QWidget* parent) : QWid
   bar->addWidget(baseline_, 1);
   bar->addWidget(new QLabel(tr("Split:"), this));
   bar->addWidget(split_);
+  reEvaluations_ = new QCheckBox(tr("Re-evaluations"), this);
+  reEvaluations_->setChecked(true);
+  reEvaluations_->setToolTip(tr("Also show each run's stored re-evaluations with overrides (reasonrec evaluate --set ..., "
+                                "e.g. a depth or an inference mode), each tested against the baseline's final evaluation."));
+  bar->addWidget(reEvaluations_);
   for (const auto& [label, format] : {std::pair{tr("Copy CSV"), QStringLiteral("csv")}, std::pair{tr("Copy Markdown"), QStringLiteral("markdown")},
                                       std::pair{tr("Copy LaTeX"), QStringLiteral("latex")}}) {
     auto* b = new QPushButton(label, this);
@@ -726,6 +732,7 @@ ComparisonPanel::ComparisonPanel(StudioContext& context, QWidget* parent) : QWid
   l->addWidget(note_);
   connect(baseline_, qOverload<int>(&QComboBox::activated), this, [this] { reload(); });
   connect(split_, qOverload<int>(&QComboBox::activated), this, [this] { reload(); });
+  connect(reEvaluations_, &QCheckBox::toggled, this, [this] { reload(); });
   connect(&context_, &StudioContext::projectChanged, this, [this] { reload(); });
   connect(&context_, &StudioContext::runsChanged, this, [this] { reload(); });
   connect(&context_, &StudioContext::selectedRunsChanged, this, [this] { reload(); });
@@ -756,7 +763,16 @@ void ComparisonPanel::reload() {
       const int idx = baseline_->findData(chosen);
       baseline_->setCurrentIndex(idx >= 0 ? idx : 0);
     }
-    table_ = buildComparison(*store, ids, baseline_->currentData().toLongLong(), split_->currentText());
+    QVector<ComparisonEntry> entries;
+    for (qint64 id : ids) {
+      entries.append({id, QStringLiteral("final")});
+      if (!reEvaluations_->isChecked()) continue;
+      QStringList labels;
+      for (const EvaluationRecord& e : store->evaluations(id))
+        if (e.split == split_->currentText() && e.label != QLatin1String("final") && !labels.contains(e.label)) labels.append(e.label);
+      for (const QString& label : labels) entries.append({id, label});
+    }
+    table_ = buildComparison(*store, entries, baseline_->currentData().toLongLong(), split_->currentText());
   } catch (const Error& e) {
     note_->setText(e.message());
     return;

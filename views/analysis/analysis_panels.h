@@ -12,6 +12,7 @@
 
 #include <QWidget>
 
+class QCheckBox;
 class QComboBox;
 class QCustomPlot;
 class QCPColorMap;
@@ -215,6 +216,9 @@ class ComparisonPanel : public QWidget {
   const ComparisonTable& table() const { return table_; }
   QTableWidget* view() const { return view_; }
   QComboBox* baselineChooser() const { return baseline_; }
+  /// When checked (default), each run's stored re-evaluations (`reasonrec evaluate --set ...`)
+  /// are rows of their own under the run, tested against the baseline like the runs.
+  QCheckBox* reEvaluationsToggle() const { return reEvaluations_; }
   /// "csv" | "markdown" | "latex": puts the table on the clipboard and returns the text.
   QString copyAs(const QString& format);
 
@@ -222,6 +226,7 @@ class ComparisonPanel : public QWidget {
   StudioContext& context_;
   ComparisonTable table_;
   QComboBox *baseline_, *split_;
+  QCheckBox* reEvaluations_;
   QTableWidget* view_;
   QLabel* note_;
 };

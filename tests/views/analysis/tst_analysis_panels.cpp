@@ -4,6 +4,7 @@
 // pages and text; presentation mode opens full screen.
 // With RR_PANEL_SHOTS=<dir> each panel is also saved as a PNG there (for looking at them).
 #include "core/analysis/analysis_job.h"
+#include "core/jobs/evaluate_job.h"
 #include "core/jobs/import_job.h"
 #include "core/jobs/train_job.h"
 #include "core/project/project.h"
@@ -18,6 +19,7 @@
 #include <qcustomplot.h>
 
 #include <QApplication>
+#include <QCheckBox>
 #include <QComboBox>
 #include <QLabel>
 #include <QListWidget>
@@ -274,6 +276,27 @@ class AnalysisPanelsTest : public QObject {
     QVERIFY(panel.view()->item(best, col)->font().bold());
     QVERIFY(!panel.view()->item(1 - best, col)->font().bold());
     shot(panel, "comparison");
+  }
+
+  void comparisonPanelShowsReEvaluations() {
+    const QString label = QStringLiteral("eval.history_mask=exclude_seen");
+    EvaluateRequest req;
+    req.projectDir = dir_.path();
+    req.runId = runB_;
+    req.overrides = QStringList{label};
+    EvaluateJob ev(req);
+    ev.execute();
+    QCOMPARE(ev.status(), JobStatus::Completed);
+    ComparisonPanel panel(ctx_);
+    panel.baselineChooser()->setCurrentIndex(1);
+    emit panel.baselineChooser()->activated(1);
+    QCOMPARE(panel.view()->rowCount(), 3);
+    QCOMPARE(panel.table().rows[2].runId, runB_);
+    QCOMPARE(panel.table().rows[2].evaluation, label);
+    QVERIFY(panel.view()->item(2, 0)->text().contains(label));
+    QVERIFY(panel.table().rows[2].pValue.contains("ndcg@10"));
+    panel.reEvaluationsToggle()->setChecked(false);
+    QCOMPARE(panel.view()->rowCount(), 2);
   }
 
   void reportHasExpectedPagesAndText() {
