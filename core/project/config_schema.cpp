@@ -340,7 +340,8 @@ ConfigSchema::ConfigSchema() {
       .appliesTo = kPlr;
   b.choice("model.reasoner.inference", "dual", {QStringLiteral("dual"), QStringLiteral("reasoning")}, "Inference",
            "Representation used for ranking: dual = h₀ + z_rea (PLR's dual process, default) or reasoning "
-           "= z_rea alone, as in training.")
+           "= z_rea alone, as in training. Training never scores h₀ by itself, so compare both on a trained "
+           "run: reasonrec evaluate --set model.reasoner.inference=reasoning.")
       .appliesTo = reasoners({"plr"});
   b.real("model.reasoner.rep_dropout", 0.3, 0, 0.95, "Representation dropout p_rep",
          "Dropout on hidden states in each of the two views of PLR's reasoning contrastive loss "
