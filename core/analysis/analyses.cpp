@@ -354,7 +354,7 @@ InspectorData inspectCase(RecommenderImpl& model, const BatchBuilder& builder, c
 EfficiencyRow measureEfficiency(RecommenderImpl& model, const BatchBuilder& builder,
                                 const std::vector<EvalCase>& cases, const torch::Device& device, int repeats,
                                 const std::function<void()>& checkCancel) {
-  torch::NoGradGuard ng;
+  c10::InferenceMode inferenceMode;  // as in the bench: serving runs without autograd bookkeeping
   EfficiencyRow row;
   row.steps = model.evalSteps();
   for (const auto& p : model.parameters()) row.parameters += static_cast<double>(p.numel());
