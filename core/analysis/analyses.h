@@ -61,6 +61,14 @@ EfficiencyRow measureEfficiency(RecommenderImpl& model, const BatchBuilder& buil
                                 const std::vector<EvalCase>& cases, const torch::Device& device,
                                 int repeats, const std::function<void()>& checkCancel = {});
 
+/// \brief Milliseconds per ranking request (build the batch from `cases`, represent, score every
+/// item, top 10), one entry per timed request after 3 untimed warm-ups; request r takes cases
+/// r·batchSize … in turn. Runs under InferenceMode, as a server would. The bench and the
+/// efficiency analysis both measure latency with this.
+std::vector<double> timeRankingRequests(RecommenderImpl& model, const BatchBuilder& builder,
+                                        const std::vector<EvalCase>& cases, const torch::Device& device,
+                                        int batchSize, int repeats, const std::function<void()>& checkCancel = {});
+
 /// Percentile q in [0,1] with linear interpolation (0 for an empty sample).
 double percentileOf(std::vector<double> values, double q);
 

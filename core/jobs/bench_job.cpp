@@ -1,5 +1,6 @@
 #include "core/jobs/bench_job.h"
 
+#include "core/analysis/analyses.h"
 #include "core/data/preprocess.h"
 #include "core/data/synthetic.h"
 #include "core/errors.h"
@@ -11,7 +12,6 @@
 #include <QTemporaryDir>
 
 #include <algorithm>
-#include <numeric>
 
 namespace rr {
 namespace {
@@ -28,15 +28,6 @@ struct BenchHooks : TrainHooks {
   void metric(const std::string&, int64_t, int, const QString&, double) override {}
   void message(const QString&) override {}
 };
-
-double percentile(std::vector<double> v, double q) {
-  if (v.empty()) return 0;
-  std::sort(v.begin(), v.end());
-  const double pos = q * (static_cast<double>(v.size()) - 1);
-  const size_t lo = static_cast<size_t>(pos);
-  const size_t hi = std::min(lo + 1, v.size() - 1);
-  return v[lo] + (pos - static_cast<double>(lo)) * (v[hi] - v[lo]);
-}
 
 double measureMatmulGflops(const torch::Device& device) {
   torch::NoGradGuard ng;
@@ -154,36 +145,15 @@ void BenchJob::run() {
   // Latency of ranking requests (represent + score all items + top-10), batch 1 and 256.
   phase(QStringLiteral("latency"), 0.7);
   model->eval();
-  // Serving measures run in inference mode (no autograd bookkeeping): at batch 1, where a
-  // request is a few hundred small LibTorch calls, that is 5-9% of the latency (measured).
-  c10::InferenceMode inferenceMode;
-  const auto table = model->itemTable();
-  std::vector<int64_t> caseOrder(split.test.size());
-  std::iota(caseOrder.begin(), caseOrder.end(), 0);
-  auto timeRequests = [&](int batchSize, int repeats) {
-    std::vector<double> ms;
-    for (int r = -3; r < repeats; ++r) {  // 3 warm-up requests
-      checkpointCancel();
-      std::vector<int64_t> rows;
-      for (int j = 0; j < batchSize; ++j)
-        rows.push_back(caseOrder[static_cast<size_t>((static_cast<int64_t>(r + 3) * batchSize + j) % static_cast<int64_t>(caseOrder.size()))]);
-      QElapsedTimer t;
-      t.start();
-      Batch b = builder.evalBatch(split.test, rows).to(device);
-      auto top = std::get<1>(torch::mm(model->represent(b), table.t()).topk(10, 1));
-      if (device.is_cuda()) torch::cuda::synchronize();
-      (void)top;
-      if (r >= 0) ms.push_back(t.nsecsElapsed() / 1e6);
-    }
-    return ms;
-  };
-  const auto b1 = timeRequests(1, request_.latencyRepeats);
-  const auto b256 = timeRequests(kLatencyBigBatch, std::max(10, request_.latencyRepeats / 10));
+  const auto b1 = timeRankingRequests(*model, builder, split.test, device, 1, request_.latencyRepeats,
+                                      [this] { checkpointCancel(); });
+  const auto b256 = timeRankingRequests(*model, builder, split.test, device, kLatencyBigBatch,
+                                        std::max(10, request_.latencyRepeats / 10), [this] { checkpointCancel(); });
   result.insert(QStringLiteral("latency_ms"),
-                QJsonObject{{QStringLiteral("batch1_p50"), percentile(b1, 0.5)},
-                            {QStringLiteral("batch1_p99"), percentile(b1, 0.99)},
-                            {QStringLiteral("batch256_p50"), percentile(b256, 0.5)},
-                            {QStringLiteral("batch256_p99"), percentile(b256, 0.99)}});
+                QJsonObject{{QStringLiteral("batch1_p50"), percentileOf(b1, 0.5)},
+                            {QStringLiteral("batch1_p99"), percentileOf(b1, 0.99)},
+                            {QStringLiteral("batch256_p50"), percentileOf(b256, 0.5)},
+                            {QStringLiteral("batch256_p99"), percentileOf(b256, 0.99)}});
 
   // FLOPs and utilisation.
   phase(QStringLiteral("matmul peak"), 0.9);

@@ -320,6 +320,40 @@ class AnalysesTest : public QObject {
     QCOMPARE(percentileOf({1, 2, 3, 4, 5}, 0.5), 3.0);
     QCOMPARE(percentileOf({1, 2, 3, 4, 5}, 0.99), 4.96);
   }
+
+  // The latency measure runs in inference mode; nothing it makes may end up in the model, or the
+  // studio's next training job on the same weights would fail in backward.
+  void rankingRequestsLeaveTheModelTrainable() {
+    RunConfig cfg = RunConfig::fromPreset("sasrec");
+    cfg.set("model.d", 16);
+    cfg.set("data.max_len", 10);
+    const SequenceData data = preprocess(generateSynthetic(parseSyntheticSpec("synthetic:users=60,items=30,clusters=3,length=8,seed=3")), PreprocessOptions());
+    torch::manual_seed(1);
+    Recommender model = buildRecommender(cfg, data.numItems);
+    model->eval();
+    const BatchBuilder builder(data, 10);
+    const auto cases = lastItemCases(data);
+    const auto ms = timeRankingRequests(*model, builder, cases, torch::kCPU, 7, 12);
+    QCOMPARE(ms.size(), size_t(12));
+    for (double v : ms) QVERIFY(v > 0);
+    QVERIFY(timeRankingRequests(*model, builder, {}, torch::kCPU, 1, 5).empty());
+
+    model->train();
+    std::vector<TrainUnit> units;
+    for (int u = 0; u < data.numUsers(); ++u) units.push_back({u, static_cast<int32_t>(data.sequences[u].size() - 1)});
+    std::vector<int64_t> rows(units.size());
+    std::iota(rows.begin(), rows.end(), 0);
+    const Batch b = builder.trainBatch(units, rows, TargetMode::AllPositions);
+    LossOutput out = model->loss(b, LossContext());
+    out.total.backward();
+    QVERIFY(std::isfinite(out.total.item<double>()));
+    int withGrad = 0;
+    for (const auto& p : model->parameters()) {
+      QVERIFY(!p.is_inference());
+      withGrad += p.grad().defined() ? 1 : 0;
+    }
+    QVERIFY(withGrad > 0);
+  }
 };
 
 RR_TEST_MAIN(AnalysesTest)
