@@ -99,6 +99,22 @@ EvalOptions smallBatches() {
   return o;
 }
 
+/// A d-16 SASRec on 60 synthetic users, in eval mode, with its batch builder and test cases.
+struct TinySasrec {
+  RunConfig cfg = RunConfig::fromPreset("sasrec");
+  SequenceData data = preprocess(generateSynthetic(parseSyntheticSpec("synthetic:users=60,items=30,clusters=3,length=8,seed=3")), PreprocessOptions());
+  Recommender model;
+  BatchBuilder builder{data, 10};
+  std::vector<EvalCase> cases = lastItemCases(data);
+  TinySasrec() {
+    cfg.set("model.d", 16);
+    cfg.set("data.max_len", 10);
+    torch::manual_seed(1);
+    model = buildRecommender(cfg, data.numItems);
+    model->eval();
+  }
+};
+
 }  // namespace
 
 class AnalysesTest : public QObject {
@@ -226,15 +242,11 @@ class AnalysesTest : public QObject {
   }
 
   void sasrecAttentionRowsSumToOne() {
-    RunConfig cfg = RunConfig::fromPreset("sasrec");
-    cfg.set("model.d", 16);
-    cfg.set("data.max_len", 10);
-    const SequenceData data = preprocess(generateSynthetic(parseSyntheticSpec("synthetic:users=60,items=30,clusters=3,length=8,seed=3")), PreprocessOptions());
-    torch::manual_seed(1);
-    Recommender model = buildRecommender(cfg, data.numItems);
-    model->eval();
-    const BatchBuilder builder(data, 10);
-    const auto cases = lastItemCases(data);
+    TinySasrec t;
+    const RunConfig& cfg = t.cfg;
+    Recommender model = t.model;
+    const BatchBuilder& builder = t.builder;
+    const auto& cases = t.cases;
     const InspectorData d = inspectCase(*model, builder, EvalOptions(), cases, 7, torch::kCPU);
     QCOMPARE(d.steps, 1);
     QCOMPARE(d.maps.size(), cfg.getInt("model.layers"));
@@ -324,15 +336,11 @@ class AnalysesTest : public QObject {
   // The latency measure runs in inference mode; nothing it makes may end up in the model, or the
   // studio's next training job on the same weights would fail in backward.
   void rankingRequestsLeaveTheModelTrainable() {
-    RunConfig cfg = RunConfig::fromPreset("sasrec");
-    cfg.set("model.d", 16);
-    cfg.set("data.max_len", 10);
-    const SequenceData data = preprocess(generateSynthetic(parseSyntheticSpec("synthetic:users=60,items=30,clusters=3,length=8,seed=3")), PreprocessOptions());
-    torch::manual_seed(1);
-    Recommender model = buildRecommender(cfg, data.numItems);
-    model->eval();
-    const BatchBuilder builder(data, 10);
-    const auto cases = lastItemCases(data);
+    TinySasrec t;
+    Recommender model = t.model;
+    const BatchBuilder& builder = t.builder;
+    const auto& cases = t.cases;
+    const SequenceData& data = t.data;
     const auto ms = timeRankingRequests(*model, builder, cases, torch::kCPU, 7, 12);
     QCOMPARE(ms.size(), size_t(12));
     for (double v : ms) QVERIFY(v > 0);
