@@ -376,6 +376,21 @@ std::vector<double> timeRankingRequests(RecommenderImpl& model, const BatchBuild
   return ms;
 }
 
+RankingLatency measureRankingLatency(RecommenderImpl& model, const BatchBuilder& builder,
+                                     const std::vector<EvalCase>& cases, const torch::Device& device, int repeats,
+                                     const std::function<void()>& checkCancel) {
+  RankingLatency l;
+  if (cases.empty()) return l;
+  const auto b1 = timeRankingRequests(model, builder, cases, device, 1, repeats, checkCancel);
+  const auto b256 =
+      timeRankingRequests(model, builder, cases, device, kLatencyBigBatch, std::max(10, repeats / 10), checkCancel);
+  l.batch1P50 = percentileOf(b1, 0.5);
+  l.batch1P99 = percentileOf(b1, 0.99);
+  l.batch256P50 = percentileOf(b256, 0.5);
+  l.batch256P99 = percentileOf(b256, 0.99);
+  return l;
+}
+
 EfficiencyRow measureEfficiency(RecommenderImpl& model, const BatchBuilder& builder,
                                 const std::vector<EvalCase>& cases, const torch::Device& device, int repeats,
                                 const std::function<void()>& checkCancel) {
@@ -387,16 +402,12 @@ EfficiencyRow measureEfficiency(RecommenderImpl& model, const BatchBuilder& buil
   for (const auto& c : cases) meanLen += builder.caseLength(c);
   meanLen /= static_cast<double>(std::max<size_t>(1, cases.size()));
   row.flopsPerSample = model.flopsPerSample(meanLen);
-  if (!cases.empty()) {
-    const auto b1 = timeRankingRequests(model, builder, cases, device, 1, repeats, checkCancel);
-    const auto b256 = timeRankingRequests(model, builder, cases, device, kLatencyBigBatch, std::max(5, repeats / 10),
-                                          checkCancel);
-    row.batch1P50 = percentileOf(b1, 0.5);
-    row.batch1P99 = percentileOf(b1, 0.99);
-    row.batch256P50 = percentileOf(b256, 0.5);
-    row.batch256P99 = percentileOf(b256, 0.99);
-    row.throughput = row.batch256P50 > 0 ? kLatencyBigBatch * 1000.0 / row.batch256P50 : 0;
-  }
+  const RankingLatency l = measureRankingLatency(model, builder, cases, device, repeats, checkCancel);
+  row.batch1P50 = l.batch1P50;
+  row.batch1P99 = l.batch1P99;
+  row.batch256P50 = l.batch256P50;
+  row.batch256P99 = l.batch256P99;
+  row.throughput = l.batch256P50 > 0 ? kLatencyBigBatch * 1000.0 / l.batch256P50 : 0;
   row.peakRssMb = runtime::peakRssMb();
   return row;
 }

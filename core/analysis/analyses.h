@@ -69,6 +69,18 @@ std::vector<double> timeRankingRequests(RecommenderImpl& model, const BatchBuild
                                         const std::vector<EvalCase>& cases, const torch::Device& device,
                                         int batchSize, int repeats, const std::function<void()>& checkCancel = {});
 
+/// Ranking-request latency in ms at batch 1 and batch 256, p50 and p99.
+struct RankingLatency {
+  double batch1P50 = 0, batch1P99 = 0;
+  double batch256P50 = 0, batch256P99 = 0;
+};
+
+/// \brief `repeats` timed requests at batch 1 and max(10, repeats/10) at batch 256
+/// (timeRankingRequests); all zero without cases. The bench and the efficiency analysis report these.
+RankingLatency measureRankingLatency(RecommenderImpl& model, const BatchBuilder& builder,
+                                     const std::vector<EvalCase>& cases, const torch::Device& device, int repeats,
+                                     const std::function<void()>& checkCancel = {});
+
 /// Percentile q in [0,1] with linear interpolation (0 for an empty sample).
 double percentileOf(std::vector<double> values, double q);
 

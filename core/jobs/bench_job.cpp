@@ -18,7 +18,6 @@ namespace {
 
 constexpr int64_t kMatmulSize = 2048;       // square GEMM used to measure the machine's peak
 constexpr double kMatmulSeconds = 1.0;
-constexpr int kLatencyBigBatch = 256;
 
 /// Hooks that only honour cancellation (bench has no store and prints at the end).
 struct BenchHooks : TrainHooks {
@@ -145,15 +144,12 @@ void BenchJob::run() {
   // Latency of ranking requests (represent + score all items + top-10), batch 1 and 256.
   phase(QStringLiteral("latency"), 0.7);
   model->eval();
-  const auto b1 = timeRankingRequests(*model, builder, split.test, device, 1, request_.latencyRepeats,
-                                      [this] { checkpointCancel(); });
-  const auto b256 = timeRankingRequests(*model, builder, split.test, device, kLatencyBigBatch,
-                                        std::max(10, request_.latencyRepeats / 10), [this] { checkpointCancel(); });
-  result.insert(QStringLiteral("latency_ms"),
-                QJsonObject{{QStringLiteral("batch1_p50"), percentileOf(b1, 0.5)},
-                            {QStringLiteral("batch1_p99"), percentileOf(b1, 0.99)},
-                            {QStringLiteral("batch256_p50"), percentileOf(b256, 0.5)},
-                            {QStringLiteral("batch256_p99"), percentileOf(b256, 0.99)}});
+  const RankingLatency l =
+      measureRankingLatency(*model, builder, split.test, device, request_.latencyRepeats, [this] { checkpointCancel(); });
+  result.insert(QStringLiteral("latency_ms"), QJsonObject{{QStringLiteral("batch1_p50"), l.batch1P50},
+                                                          {QStringLiteral("batch1_p99"), l.batch1P99},
+                                                          {QStringLiteral("batch256_p50"), l.batch256P50},
+                                                          {QStringLiteral("batch256_p99"), l.batch256P99}});
 
   // FLOPs and utilisation.
   phase(QStringLiteral("matmul peak"), 0.9);
