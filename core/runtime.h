@@ -3,6 +3,7 @@
 /// \brief Process-wide engine settings: allocator behaviour, CPU thread pools, device choice.
 
 #include <QString>
+#include <QtGlobal>
 
 namespace rr::runtime {
 
@@ -13,10 +14,37 @@ struct ThreadSplit {
   int blas = 1;   ///< openblas_set_num_threads (ignored when the BLAS is not OpenBLAS)
 };
 
+/// \brief Where LibTorch's CPU tensors live (see initialiseProcess).
+enum class AllocatorPolicy {
+  Heap,       ///< all blocks in the heap, kept after free (no transparent huge pages here)
+  HugePages,  ///< blocks from 4 MB on their own huge-page mappings, returned on free
+};
+
 /// \brief Call once at process start (any thread, before the first tensor).
-/// Keeps large freed blocks in the heap: on virtual machines every fresh 50 MB logits buffer
-/// otherwise costs ~150 ms of page faults (measured: 200 MB alloc+fill 739 ms -> 8 ms).
+/// Keeps freed blocks in the heap: on virtual machines every fresh 50 MB logits buffer otherwise
+/// costs ~150 ms of page faults (measured: 200 MB alloc+fill 739 ms -> 8 ms). Where the kernel
+/// offers transparent huge pages, tensors from 4 MB up are mapped on their own with 2 MB pages
+/// instead, which faults them in almost as cheaply and returns them on free, so the resident
+/// size follows the live tensors rather than the fragmented heap. RR_ALLOCATOR=heap turns that off.
 void initialiseProcess();
+
+/// The policy initialiseProcess chose.
+AllocatorPolicy allocatorPolicy();
+
+/// \brief The huge-page blocks' books (all zero under the Heap policy). Freed blocks are kept for
+/// reuse while live + cached stays within the highest live total seen (peakLiveMb).
+struct LargeBlockStats {
+  double liveMb = 0;      ///< in tensors now
+  double cachedMb = 0;    ///< freed, kept for reuse
+  double peakLiveMb = 0;  ///< highest live total since start or the last releaseCachedMemory()
+  qint64 mapped = 0;      ///< blocks that needed a new mapping
+  qint64 reused = 0;      ///< blocks served from the cache
+};
+LargeBlockStats largeBlockStats();
+
+/// \brief Returns the cached huge-page blocks to the system and restarts the high-water mark
+/// (called when a job ends, so an idle studio does not hold a finished run's peak).
+void releaseCachedMemory();
 
 /// Number of usable CPU cores.
 int hardwareCores();

@@ -376,6 +376,15 @@ int cmdBench(QCommandLineParser& p, Context& c) {
                .arg(r.value(QStringLiteral("matmul_peak_gflops")).toDouble(), 0, 'f', 1)
                .arg(100 * r.value(QStringLiteral("model_flops_utilisation")).toDouble(), 0, 'f', 1)
                .arg(r.value(QStringLiteral("peak_rss_mb")).toDouble(), 0, 'f', 0);
+  const QJsonObject alloc = r.value(QStringLiteral("allocator")).toObject();
+  if (alloc.value(QStringLiteral("policy")).toString() == QLatin1String("huge_pages"))
+    c.out << QStringLiteral("  allocator: huge pages for tensors from 4 MB, %1 mappings reused, %2 made, "
+                            "live peak %3 MB\n")
+                 .arg(alloc.value(QStringLiteral("large_blocks_reused")).toDouble(), 0, 'f', 0)
+                 .arg(alloc.value(QStringLiteral("large_blocks_mapped")).toDouble(), 0, 'f', 0)
+                 .arg(alloc.value(QStringLiteral("peak_live_large_mb")).toDouble(), 0, 'f', 0);
+  else
+    c.out << QStringLiteral("  allocator: heap (no transparent huge pages, or RR_ALLOCATOR=heap)\n");
   c.out.flush();
   return code;
 }

@@ -175,6 +175,13 @@ void BenchJob::run() {
   result.insert(QStringLiteral("matmul_peak_gflops"), peak);
   result.insert(QStringLiteral("model_flops_utilisation"), peak > 0 ? trainSps * trainFlops / (peak * 1e9) : 0.0);
   result.insert(QStringLiteral("peak_rss_mb"), runtime::peakRssMb());
+  const auto blocks = runtime::largeBlockStats();
+  result.insert(QStringLiteral("allocator"), QJsonObject{
+      {QStringLiteral("policy"), runtime::allocatorPolicy() == runtime::AllocatorPolicy::HugePages
+                                     ? QStringLiteral("huge_pages") : QStringLiteral("heap")},
+      {QStringLiteral("peak_live_large_mb"), blocks.peakLiveMb},
+      {QStringLiteral("large_blocks_mapped"), static_cast<double>(blocks.mapped)},
+      {QStringLiteral("large_blocks_reused"), static_cast<double>(blocks.reused)}});
   phase(QStringLiteral("done"), 1.0);
   setResult(result);
 }

@@ -1,6 +1,7 @@
 #include "core/jobs/job.h"
 
 #include "core/errors.h"
+#include "core/runtime.h"
 
 #include <exception>
 
@@ -80,6 +81,8 @@ void Job::execute() {
     code = static_cast<int>(ExitCode::RunFailed);
     error = QStringLiteral("internal error: unknown exception");
   }
+  // The job's tensors are gone: an idle process should not hold the peak of a finished run.
+  runtime::releaseCachedMemory();
   {
     std::lock_guard<std::mutex> guard(mutex_);
     error_ = error;
