@@ -22,10 +22,11 @@ enum class AllocatorPolicy {
 
 /// \brief Call once at process start (any thread, before the first tensor).
 /// Keeps freed blocks in the heap: on virtual machines every fresh 50 MB logits buffer otherwise
-/// costs ~150 ms of page faults (measured: 200 MB alloc+fill 739 ms -> 8 ms). Where the kernel
-/// offers transparent huge pages, tensors from 4 MB up are mapped on their own with 2 MB pages
-/// instead, which faults them in almost as cheaply and returns them on free, so the resident
-/// size follows the live tensors rather than the fragmented heap. RR_ALLOCATOR=heap turns that off.
+/// costs ~130 ms of page faults (200 MB malloc+fill+free: 532 ms through mmap, 32 ms reusing heap
+/// memory). Where the kernel offers transparent huge pages, tensors from 4 MB up get mappings of
+/// their own with 2 MB pages instead (38 ms for the same 200 MB); freed ones are reused and never
+/// held beyond the live peak, so the resident size follows the live tensors rather than the
+/// fragmented heap. RR_ALLOCATOR=heap turns that off.
 void initialiseProcess();
 
 /// The policy initialiseProcess chose.
