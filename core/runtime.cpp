@@ -42,8 +42,9 @@ using Mapping = std::pair<void*, size_t>;
 
 /// \brief Large-block mappings: live ones by address, freed ones kept for reuse, oldest first.
 /// A training loop asks for similar sizes every batch, and reusing a resident mapping (cut to
-/// size, or grown by the difference) costs next to nothing. The cache never lets live + cached bytes exceed the highest live total seen so far (the
-/// oldest mappings are returned first), so the resident size follows the live tensors' peak.
+/// size, or grown by the difference) costs next to nothing. The cache never lets live + cached
+/// bytes exceed the highest live total seen so far (the oldest mappings are returned first), so
+/// the resident size follows the live tensors' peak.
 class LargeBlocks {
  public:
   /// Never destroyed: tensors may be freed after static destruction at exit.
