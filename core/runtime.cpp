@@ -135,9 +135,9 @@ class LargeBlocks {
     auto [p, size] = *chosen;
     cached_.erase(chosen);
     cachedBytes_ -= size;
-    ++reused_;
     if (size >= length) {
       if (size > length) munmap(static_cast<char*>(p) + length, size - length);
+      ++reused_;
       return p;
     }
     const size_t budget = std::max(peakLiveBytes_, liveBytes_ + length);
@@ -149,10 +149,10 @@ class LargeBlocks {
     void* grown = mremap(p, size, length, MREMAP_MAYMOVE);
     if (grown == MAP_FAILED) {
       munmap(p, size);
-      --reused_;
       return nullptr;
     }
     madvise(grown, length, MADV_HUGEPAGE);
+    ++reused_;
     return grown;
   }
 
@@ -187,9 +187,8 @@ class HugePageCpuAllocator final : public c10::Allocator {
   c10::DataPtr allocateBlock(size_t n) const {
     if (n < kLargeBlockBytes) return small_->allocate(n);
     void* p = LargeBlocks::instance().allocate(n);
-    return {p, p, &freeLarge, c10::Device(c10::DeviceType::CPU)};
+    return {p, p, &freeAny, c10::Device(c10::DeviceType::CPU)};
   }
-  static void freeLarge(void* p) { LargeBlocks::instance().release(p); }
   static void freeAny(void* p) {
     if (!LargeBlocks::instance().release(p)) smallDeleter()(p);
   }
