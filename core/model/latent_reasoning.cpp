@@ -1,6 +1,7 @@
 #include "core/model/latent_reasoning.h"
 
 #include "core/errors.h"
+#include "core/model/fused_step.h"
 #include "core/model/small_matmul.h"
 
 #include <algorithm>
@@ -65,7 +66,8 @@ struct PairwiseKl : public torch::autograd::Function<PairwiseKl> {
 
 }  // namespace
 
-CachedTransformer::CachedTransformer(EncoderImpl& encoder) : enc_(dynamic_cast<SasrecEncoderImpl*>(&encoder)) {
+CachedTransformer::CachedTransformer(EncoderImpl& encoder)
+    : enc_(dynamic_cast<SasrecEncoderImpl*>(&encoder)), fused_(std::make_shared<FusedWeights>()) {
   if (!enc_)
     throw ConfigError(QStringLiteral("model.backbone"),
                       QStringLiteral("backbone '%1' has no attention layers to reason with; use sasrec or bert4rec")
@@ -114,13 +116,18 @@ ItemContext CachedTransformer::encode(const torch::Tensor& items, int positionOf
     x = layer.feedForward(layer.attentionResidual(residual, a));
   }
   ctx.h0 = x.narrow(1, x.size(1) - 1, 1).squeeze(1);
-  ctx.keyBias = torch::zeros({items.size(0), 1, 1, W}, x.options())
-                    .masked_fill_(items.eq(0).view({items.size(0), 1, 1, W}), kMaskedScore);
+  // The last query row of the encoder's bias is the key-padding bias: under the causal mask the
+  // last position sees every key, and a bidirectional bias is [B,1,1,W] already. (A copy, so the
+  // [B,1,W,W] causal bias is not kept alive by the context in training.)
+  ctx.keyBias = bias.narrow(2, bias.size(2) - 1, 1).contiguous();
   return ctx;
 }
 
 torch::Tensor CachedTransformer::step(const ItemContext& ctx, ReasoningCache& cache, const torch::Tensor& input,
                                       const AttentionHooks& hooks, std::vector<StepAttention>* attention) {
+  // Small inference batches (serving): the same step without per-operation dispatch. Score and
+  // probability dropout are inactive there (eval mode), so hooks have nothing to apply.
+  if (fusedStepApplies(*enc_, input, input.size(0) * input.size(1), attention != nullptr)) return fusedReasoningStep(*enc_, *fused_, ctx, cache, input);
   const size_t n = layerCount();
   if (cache.keys.size() != n) cache = ReasoningCache(n);
   const int64_t B = input.size(0), M = input.size(1), d = input.size(2);

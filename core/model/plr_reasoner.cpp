@@ -1,6 +1,7 @@
 #include "core/model/plr_reasoner.h"
 
 #include "core/model/backbones.h"
+#include "core/model/fused_step.h"
 #include "core/model/scoring.h"
 
 namespace rr {
@@ -45,6 +46,9 @@ torch::Tensor PlrReasonerImpl::stepInput(int t, const torch::Tensor& previous) {
 }
 
 PlrPass PlrReasonerImpl::reason(ItemContext ctx, int steps, bool withAttention) {
+  if (!withAttention && steps > 0 && !is_training() &&
+      fusedStepApplies(stack_.encoder(), ctx.h0, ctx.h0.size(0) * streams_, false))
+    return reasonFused(std::move(ctx), steps);
   PlrPass pass;
   const auto& h0 = ctx.h0;  // [B,d]
   auto previous = h0.unsqueeze(1) + triggers.unsqueeze(0);  // [B,M,d]: h_{0,m} = h_0 + τ_m
@@ -60,6 +64,67 @@ PlrPass PlrReasonerImpl::reason(ItemContext ctx, int steps, bool withAttention) 
   pass.gate = useGate_ ? torch::softmax(gateProj(h0), -1)
                        : torch::full({B, streams_}, 1.0 / streams_, h0.options());
   pass.zRea = (pass.gate.unsqueeze(-1) * zm).sum(1);
+  pass.context = std::move(ctx);
+  return pass;
+}
+
+PlrPass PlrReasonerImpl::reasonFused(ItemContext ctx, int steps) {
+  // reason() in plain loops: the step inputs, the steps (fused_step.h), pooling and the gate.
+  const auto h0 = ctx.h0.contiguous();
+  const int64_t B = h0.size(0), d = h0.size(1), M = streams_, T = steps, slab = B * M * d;
+  const auto trig = triggers.contiguous(), r = rpe->weight.contiguous();
+  const float* h0p = h0.data_ptr<float>();
+  const float* tp = trig.data_ptr<float>();
+  auto all = torch::empty({T, B, M, d}, h0.options());
+  float* sp = all.data_ptr<float>();
+  ReasoningCache cache(stack_.layerCount());
+  for (int64_t t = 1; t <= T; ++t) {
+    // h_{t-1} + r_t with h_{0,m} = h_0 + τ_m; the last trained r serves deeper evaluations.
+    const float* rt = r.data_ptr<float>() + std::min<int64_t>(t - 1, steps_ - 1) * d;
+    float* x = sp + (t - 1) * slab;
+    for (int64_t b = 0; b < B; ++b)
+      for (int64_t m = 0; m < M; ++m) {
+        float* xr = x + (b * M + m) * d;
+        if (t == 1) {
+          for (int64_t k = 0; k < d; ++k) xr[k] = h0p[b * d + k] + tp[m * d + k] + rt[k];
+        } else {
+          const float* pr = xr - slab;
+          for (int64_t k = 0; k < d; ++k) xr[k] = pr[k] + rt[k];
+        }
+      }
+    fusedReasoningStepInPlace(stack_.encoder(), stack_.fusedWeights(), ctx, cache, x, B, M);
+  }
+  PlrPass pass;
+  for (int64_t t = 0; t < T; ++t) pass.states.push_back(all[t]);
+  pass.gate = torch::empty({B, M}, h0.options());
+  pass.zRea = torch::zeros({B, d}, h0.options());
+  float* g = pass.gate.data_ptr<float>();
+  float* z = pass.zRea.data_ptr<float>();
+  const auto wg = gateProj->weight.contiguous(), bg = gateProj->bias.contiguous();
+  const float* wgp = wg.data_ptr<float>();
+  const float* bgp = bg.data_ptr<float>();
+  for (int64_t b = 0; b < B; ++b) {
+    float* gb = g + b * M;
+    if (useGate_) {  // softmax(W_g h_0 + b_g)
+      float top = -INFINITY;
+      for (int64_t m = 0; m < M; ++m) {
+        float a = bgp[m];
+        for (int64_t k = 0; k < d; ++k) a += wgp[m * d + k] * h0p[b * d + k];
+        top = std::max(top, gb[m] = a);
+      }
+      float sum = 0;
+      for (int64_t m = 0; m < M; ++m) sum += (gb[m] = std::exp(gb[m] - top));
+      for (int64_t m = 0; m < M; ++m) gb[m] /= sum;
+    } else {
+      for (int64_t m = 0; m < M; ++m) gb[m] = 1.0f / static_cast<float>(M);
+    }
+    for (int64_t t = 0; t < T; ++t)  // z_rea = Σ_m g_m mean_t h_{t,m}
+      for (int64_t m = 0; m < M; ++m) {
+        const float w = gb[m] / static_cast<float>(T);
+        const float* h = sp + t * slab + (b * M + m) * d;
+        for (int64_t k = 0; k < d; ++k) z[b * d + k] += w * h[k];
+      }
+  }
   pass.context = std::move(ctx);
   return pass;
 }

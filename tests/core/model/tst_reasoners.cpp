@@ -3,6 +3,7 @@
 // values, BERT4Rec's Cloze masking and GRU4Rec's padding behave, and analyses get full traces.
 #include "core/errors.h"
 #include "core/model/backbones.h"
+#include "core/model/fused_step.h"
 #include "core/model/latent_reasoning.h"
 #include "core/model/plr_reasoner.h"
 #include "core/model/rearec_reasoner.h"
@@ -40,6 +41,23 @@ Batch smallBatch() {
 
 double maxDiff(const torch::Tensor& a, const torch::Tensor& b) { return (a - b).abs().max().item<double>(); }
 
+/// B random histories of kMaxLen items, row b left-padded by b % kMaxLen positions.
+Batch randomBatch(int64_t B) {
+  Batch b;
+  b.items = torch::randint(1, kItems + 1, {B, kMaxLen}, torch::kLong);
+  for (int64_t r = 0; r < B; ++r) b.items[r].narrow(0, 0, r % kMaxLen).zero_();
+  b.target = torch::randint(1, kItems + 1, {B}, torch::kLong);
+  b.maxLen = kMaxLen;
+  return b;
+}
+
+/// Sets whether the fused reasoning step may be used, and restores the previous setting.
+struct FusedStepSwitch {
+  bool before = fusedStepEnabled();
+  explicit FusedStepSwitch(bool on) { setFusedStepEnabled(on); }
+  ~FusedStepSwitch() { setFusedStepEnabled(before); }
+};
+
 }  // namespace
 
 class ReasonersTest : public QObject {
@@ -70,22 +88,134 @@ class ReasonersTest : public QObject {
     model->eval();
     torch::NoGradGuard ng;
     const Batch b = smallBatch();
-    std::vector<torch::Tensor> cached, reference;
-    if (auto* plr = dynamic_cast<PlrReasonerImpl*>(model.get())) {
-      cached = plr->reason(plr->context(b), steps).states;
-      reference = plr->uncachedStates(b, steps);
-    } else {
-      auto* rr = dynamic_cast<RearecReasonerImpl*>(model.get());
-      QVERIFY(rr);
-      auto s = rr->reason(rr->context(b), steps);
-      for (size_t t = 1; t < s.size(); ++t) cached.push_back(s[t].unsqueeze(1));
-      reference = rr->uncachedStates(b, steps);
+    // Both implementations of the cached step: LibTorch operations and the fused loop that
+    // small inference batches take (fused_step.h).
+    for (bool fused : {false, true}) {
+      FusedStepSwitch sw(fused);
+      std::vector<torch::Tensor> cached, reference;
+      if (auto* plr = dynamic_cast<PlrReasonerImpl*>(model.get())) {
+        cached = plr->reason(plr->context(b), steps).states;
+        reference = plr->uncachedStates(b, steps);
+      } else {
+        auto* rr = dynamic_cast<RearecReasonerImpl*>(model.get());
+        QVERIFY(rr);
+        auto s = rr->reason(rr->context(b), steps);
+        for (size_t t = 1; t < s.size(); ++t) cached.push_back(s[t].unsqueeze(1));
+        reference = rr->uncachedStates(b, steps);
+      }
+      QCOMPARE(cached.size(), reference.size());
+      for (size_t t = 0; t < cached.size(); ++t) {
+        const double diff = maxDiff(cached[t], reference[t]);
+        QVERIFY2(diff < 1e-5, qPrintable(QString("fused %1, step %2: max abs diff %3").arg(fused).arg(t + 1).arg(diff)));
+      }
     }
-    QCOMPARE(cached.size(), reference.size());
-    for (size_t t = 0; t < cached.size(); ++t) {
-      const double diff = maxDiff(cached[t], reference[t]);
-      QVERIFY2(diff < 1e-5, qPrintable(QString("step %1: max abs diff %2").arg(t + 1).arg(diff)));
+  }
+
+  void fusedInferenceEqualsLibTorch_data() {
+    QTest::addColumn<QString>("preset");
+    QTest::addColumn<QString>("variant");
+    QTest::addColumn<int>("d");
+    QTest::addColumn<int>("ffn");
+    QTest::addColumn<int>("streams");
+    QTest::addColumn<int>("batch");
+    // d 64 / ffn 256 is plr-fast's shape (full 64-wide blocks); d 24 / ffn 40 leaves 16-wide
+    // and scalar tails; batch 24 x 2 streams splits the rows over threads.
+    QTest::newRow("plr-d64") << "plr-fast" << "" << 64 << 256 << 2 << 3;
+    QTest::newRow("plr-d64-b24") << "plr-fast" << "" << 64 << 256 << 2 << 24;
+    QTest::newRow("plr-d24-tails") << "plr-fast" << "" << 24 << 40 << 3 << 5;
+    QTest::newRow("plr-mean") << "plr-fast" << "mean" << 16 << 32 << 4 << 3;
+    QTest::newRow("plr-preln") << "plr-fast" << "pre" << 64 << 256 << 2 << 3;
+    QTest::newRow("plr-bert4rec") << "plr-fast" << "bert4rec" << 64 << 256 << 2 << 3;
+    QTest::newRow("erl-d64") << "rearec-erl" << "" << 64 << 256 << 1 << 4;
+    QTest::newRow("prl-d64") << "rearec-prl" << "" << 64 << 256 << 1 << 4;
+  }
+  void fusedInferenceEqualsLibTorch() {
+    QFETCH(QString, preset);
+    QFETCH(QString, variant);
+    QFETCH(int, d);
+    QFETCH(int, ffn);
+    QFETCH(int, streams);
+    QFETCH(int, batch);
+    RunConfig cfg = smallConfig(preset, variant == "bert4rec" ? QStringLiteral("bert4rec") : QStringLiteral("sasrec"));
+    if (variant == "pre") cfg.set("model.norm", "pre");
+    if (variant == "mean") cfg.set("model.reasoner.aggregate", "mean");
+    cfg.set("model.d", d);
+    cfg.set("model.ffn", ffn);
+    cfg.set("model.reasoner.steps", 3);
+    if (preset == "plr-fast") cfg.set("model.reasoner.streams", streams);
+    cfg.set("model.reasoner.trigger_std", 0.5);  // streams that differ
+    Recommender model = buildRecommender(cfg, kItems);
+    model->eval();
+    torch::NoGradGuard ng;
+    const Batch b = randomBatch(batch);
+    auto* plr = dynamic_cast<PlrReasonerImpl*>(model.get());
+    auto* rea = dynamic_cast<RearecReasonerImpl*>(model.get());
+    QVERIFY(plr || rea);
+    auto& encoder = dynamic_cast<SasrecEncoderImpl&>(*model->modules(false).front());
+    QVERIFY(fusedStepApplies(encoder, model->itemTable(), batch * streams, false));
+    auto run = [&](bool fused) {
+      FusedStepSwitch sw(fused);
+      std::vector<torch::Tensor> out;
+      if (plr) {
+        PlrPass p = plr->reason(plr->context(b), 3);
+        out = p.states;
+        out.push_back(p.gate);
+        out.push_back(p.zRea);
+      } else {
+        out = rea->reason(rea->context(b), 3);
+      }
+      out.push_back(model->represent(b));
+      return out;
+    };
+    const auto reference = run(false), fused = run(true);
+    QCOMPARE(fused.size(), reference.size());
+    for (size_t i = 0; i < fused.size(); ++i) {
+      QCOMPARE(fused[i].sizes().vec(), reference[i].sizes().vec());
+      const double diff = maxDiff(fused[i], reference[i]);
+      QVERIFY2(diff < 1e-5, qPrintable(QString("output %1: max abs diff %2").arg(i).arg(diff)));
     }
+  }
+
+  void fusedWeightsFollowUpdates() {
+    // The fused step keeps transposed copies of the layer matrices; an in-place update (an
+    // optimiser step, a checkpoint load) must reach them.
+    RunConfig cfg = smallConfig("plr-fast");
+    Recommender model = buildRecommender(cfg, kItems);
+    model->eval();
+    torch::NoGradGuard ng;
+    const Batch b = randomBatch(4);
+    const auto before = model->represent(b);
+    auto& encoder = dynamic_cast<SasrecEncoderImpl&>(*model->modules(false).front());
+    encoder.layers->ptr<TransformerLayerImpl>(0)->ff1->weight.mul_(1.5);
+    const auto fused = model->represent(b);
+    torch::Tensor reference;
+    {
+      FusedStepSwitch sw(false);
+      reference = model->represent(b);
+    }
+    QVERIFY2(maxDiff(before, fused) > 1e-4, "the update must change the result");
+    QVERIFY2(maxDiff(fused, reference) < 1e-5, qPrintable(QString("stale weights: %1").arg(maxDiff(fused, reference))));
+  }
+
+  void fusedStepOnlyForSmallInference() {
+    RunConfig cfg = smallConfig("plr-fast");
+    Recommender model = buildRecommender(cfg, kItems);
+    auto& encoder = dynamic_cast<SasrecEncoderImpl&>(*model->modules(false).front());
+    const auto like = model->itemTable();
+    model->eval();
+    {
+      torch::NoGradGuard ng;
+      QVERIFY(fusedStepApplies(encoder, like, kFusedStepMaxRows, false));
+      QVERIFY(!fusedStepApplies(encoder, like, kFusedStepMaxRows + 1, false));  // GEMMs win there
+      QVERIFY(!fusedStepApplies(encoder, like, 2, true));                        // attention capture
+      QVERIFY(!fusedStepApplies(encoder, like.to(torch::kDouble), 2, false));
+      FusedStepSwitch off(false);
+      QVERIFY(!fusedStepApplies(encoder, like, 2, false));
+    }
+    QVERIFY(!fusedStepApplies(encoder, like, 2, false));  // gradients recorded: training
+    model->train();
+    torch::NoGradGuard ng;
+    QVERIFY(!fusedStepApplies(encoder, like, 2, false));  // dropout active
   }
 
   void streamsAreIsolated() {

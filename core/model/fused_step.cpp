@@ -1,0 +1,306 @@
+#include "core/model/fused_step.h"
+
+#include <ATen/Parallel.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <vector>
+
+// The hot loops are compiled for AVX-512, AVX2+FMA and baseline x86-64, picked at load time
+// (GCC function multi-versioning). Reassociation (fast-math) lets the dot products vectorise;
+// each version sums in one fixed order, so results are deterministic on a given machine.
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define RR_KERNEL __attribute__((target_clones("avx512f", "avx2,fma", "default"), optimize("O3", "fast-math")))
+#elif defined(__GNUC__) && !defined(__clang__)
+#define RR_KERNEL __attribute__((optimize("O3", "fast-math")))
+#else
+#define RR_KERNEL
+#endif
+
+namespace rr {
+namespace {
+
+std::atomic<int> gEnabled{-1};  // -1: not yet read from the environment
+
+typedef float Vec16 __attribute__((vector_size(64)));  // lowered to the clone's widest vectors
+
+/// Rows r < R of y[r, o0..o0+16·V) = b + x[r, :]·Wt[:, o0..]: R·V accumulators stay in
+/// registers while Wt's rows stream past, each loaded once for all R rows.
+template <int R, int V>
+__attribute__((always_inline)) inline void affineBlock(const float* Wt, const float* b, const float* x, float* y,
+                                                        int64_t out, int64_t in, int64_t o0) {
+  Vec16 acc[R][V];
+  for (int v = 0; v < V; ++v) {
+    Vec16 bias;
+    std::memcpy(&bias, b + o0 + 16 * v, sizeof bias);
+    for (int r = 0; r < R; ++r) acc[r][v] = bias;
+  }
+  for (int64_t k = 0; k < in; ++k) {
+    Vec16 w[V];
+    for (int v = 0; v < V; ++v) std::memcpy(&w[v], Wt + k * out + o0 + 16 * v, sizeof w[v]);
+    for (int r = 0; r < R; ++r) {
+      const float xr = x[r * in + k];
+      for (int v = 0; v < V; ++v) acc[r][v] += xr * w[v];
+    }
+  }
+  for (int r = 0; r < R; ++r)
+    for (int v = 0; v < V; ++v) std::memcpy(y + r * out + o0 + 16 * v, &acc[r][v], sizeof acc[r][v]);
+}
+
+template <int R>
+__attribute__((always_inline)) inline void affineRows(const float* Wt, const float* b, const float* x, float* y,
+                                                       int64_t out, int64_t in) {
+  int64_t o = 0;
+  for (; o + 64 <= out; o += 64) affineBlock<R, 4>(Wt, b, x, y, out, in, o);
+  for (; o + 16 <= out; o += 16) affineBlock<R, 1>(Wt, b, x, y, out, in, o);
+  for (; o < out; ++o)
+    for (int r = 0; r < R; ++r) {
+      float a = b[o];
+      for (int64_t k = 0; k < in; ++k) a += x[r * in + k] * Wt[k * out + o];
+      y[r * out + o] = a;
+    }
+}
+
+/// y[r, :] = Wt ᵀ x[r, :] + b for rows r < rows; Wt is the transposed weight [in, out], x is
+/// [rows, in] and y [rows, out], both contiguous.
+RR_KERNEL void affine(const float* Wt, const float* b, const float* x, float* y, int64_t rows, int64_t out,
+                      int64_t in) {
+  int64_t r = 0;
+  for (; r + 2 <= rows; r += 2) affineRows<2>(Wt, b, x + r * in, y + r * out, out, in);
+  if (r < rows) affineRows<1>(Wt, b, x + r * in, y + r * out, out, in);
+}
+
+/// Attention of one query q [dh] (one stream, one head) over W cached item keys/values
+/// ([W, dh] each, additive key bias [W]) and the stream's own t tokens (kOwn[s] + offset,
+/// unmasked); adds softmax · values to out [dh]. scores is scratch of W + t floats.
+RR_KERNEL void attendOne(const float* q, const float* keys, const float* values, const float* bias, int64_t W,
+                         const float* const* kOwn, const float* const* vOwn, int64_t offset, int64_t t, int64_t dh,
+                         float scale, float* scores, float* out) {
+  for (int64_t j = 0; j < W; ++j) {
+    const float* k = keys + j * dh;
+    float dotp = 0;
+    for (int64_t c = 0; c < dh; ++c) dotp += q[c] * k[c];
+    scores[j] = dotp * scale + bias[j];
+  }
+  for (int64_t s = 0; s < t; ++s) {
+    const float* k = kOwn[s] + offset;
+    float dotp = 0;
+    for (int64_t c = 0; c < dh; ++c) dotp += q[c] * k[c];
+    scores[W + s] = dotp * scale;
+  }
+  float top = scores[0];
+  for (int64_t j = 1; j < W + t; ++j) top = scores[j] > top ? scores[j] : top;
+  float sum = 0;
+  for (int64_t j = 0; j < W + t; ++j) sum += (scores[j] = std::exp(scores[j] - top));
+  const float norm = 1.0f / sum;
+  for (int64_t j = 0; j < W; ++j) {
+    const float* v = values + j * dh;
+    const float p = scores[j] * norm;
+    for (int64_t c = 0; c < dh; ++c) out[c] += p * v[c];
+  }
+  for (int64_t s = 0; s < t; ++s) {
+    const float* v = vOwn[s] + offset;
+    const float p = scores[W + s] * norm;
+    for (int64_t c = 0; c < dh; ++c) out[c] += p * v[c];
+  }
+}
+
+/// LayerNorm of `rows` rows of n values in place (biased variance, as torch::layer_norm).
+RR_KERNEL void layerNorm(float* x, const float* w, const float* b, int64_t rows, int64_t n, float eps) {
+  for (int64_t r = 0; r < rows; ++r, x += n) {
+    float mean = 0, var = 0;
+    for (int64_t k = 0; k < n; ++k) mean += x[k];
+    mean /= static_cast<float>(n);
+    for (int64_t k = 0; k < n; ++k) var += (x[k] - mean) * (x[k] - mean);
+    const float inv = 1.0f / std::sqrt(var / static_cast<float>(n) + eps);
+    for (int64_t k = 0; k < n; ++k) x[k] = (x[k] - mean) * inv * w[k] + b[k];
+  }
+}
+
+/// GELU, exact form (torch::gelu's default): x·Φ(x) = x·(1 + erf(x/√2))/2. erf is
+/// Abramowitz & Stegun 7.1.28, erf(u) = 1 − (1 + a₁u + … + a₆u⁶)^−16 for u ≥ 0 (absolute
+/// error ≤ 3·10⁻⁷), odd in u: no calls, so the loop vectorises.
+RR_KERNEL void gelu(float* x, int64_t n) {
+  constexpr float a1 = 0.0705230784f, a2 = 0.0422820123f, a3 = 0.0092705272f, a4 = 0.0001520143f,
+                  a5 = 0.0002765672f, a6 = 0.0000430638f;
+  for (int64_t k = 0; k < n; ++k) {
+    const float v = x[k] * static_cast<float>(M_SQRT1_2);
+    float u = v < 0 ? -v : v;
+    u = u < 6.0f ? u : 6.0f;  // erf(6) = 1 − 2·10⁻¹⁷; keeps the 16th power finite
+    float p = 1.0f + u * (a1 + u * (a2 + u * (a3 + u * (a4 + u * (a5 + u * a6)))));
+    p *= p;  // p², p⁴, p⁸, p¹⁶
+    p *= p;
+    p *= p;
+    p *= p;
+    const float e = 1.0f - 1.0f / p;
+    x[k] = 0.5f * x[k] * (1.0f + (v < 0 ? -e : e));
+  }
+}
+
+/// Raw pointers of one layer's parameters; the four matrices transposed ([in, out]).
+struct LayerWeights {
+  const float *wqkv, *bqkv, *wo, *bo, *ln1w, *ln1b, *ln2w, *ln2b, *w1, *b1, *w2, *b2;
+  float eps1, eps2;
+  int64_t heads, ffn;
+  bool preNorm;
+};
+
+LayerWeights weightsOf(TransformerLayerImpl& layer, const FusedWeights::Layer& packed) {
+  auto& a = *layer.attn;
+  LayerWeights w{};
+  w.wqkv = packed.qkv.data_ptr<float>();
+  w.bqkv = a.inProj->bias.data_ptr<float>();
+  w.wo = packed.out.data_ptr<float>();
+  w.bo = a.outProj->bias.data_ptr<float>();
+  w.ln1w = layer.ln1->weight.data_ptr<float>();
+  w.ln1b = layer.ln1->bias.data_ptr<float>();
+  w.ln2w = layer.ln2->weight.data_ptr<float>();
+  w.ln2b = layer.ln2->bias.data_ptr<float>();
+  w.w1 = packed.ff1.data_ptr<float>();
+  w.b1 = layer.ff1->bias.data_ptr<float>();
+  w.w2 = packed.ff2.data_ptr<float>();
+  w.b2 = layer.ff2->bias.data_ptr<float>();
+  w.eps1 = static_cast<float>(layer.ln1->options.eps());
+  w.eps2 = static_cast<float>(layer.ln2->options.eps());
+  w.heads = a.heads();
+  w.ffn = layer.ff1->weight.size(0);
+  w.preNorm = layer.options().preNorm;
+  return w;
+}
+
+std::vector<torch::Tensor> matricesOf(TransformerLayerImpl& layer) {
+  return {layer.attn->inProj->weight, layer.attn->outProj->weight, layer.ff1->weight, layer.ff2->weight};
+}
+
+bool allContiguousFloat(const std::vector<torch::Tensor>& ts) {
+  return std::all_of(ts.begin(), ts.end(), [](const torch::Tensor& t) {
+    return t.is_contiguous() && t.scalar_type() == torch::kFloat;
+  });
+}
+
+}  // namespace
+
+std::vector<FusedWeights::Layer> FusedWeights::of(SasrecEncoderImpl& encoder) {
+  std::vector<Stamp> now;
+  for (size_t i = 0; i < encoder.layers->size(); ++i)
+    for (const auto& m : matricesOf(*encoder.layers->ptr<TransformerLayerImpl>(i)))
+      now.push_back({m.data_ptr(), m._version()});
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (now != stamps_) {
+    torch::NoGradGuard ng;
+    layers_.clear();
+    for (size_t i = 0; i < encoder.layers->size(); ++i) {
+      const auto m = matricesOf(*encoder.layers->ptr<TransformerLayerImpl>(i));
+      layers_.push_back({m[0].t().contiguous(), m[1].t().contiguous(), m[2].t().contiguous(), m[3].t().contiguous()});
+    }
+    stamps_ = std::move(now);
+  }
+  return layers_;
+}
+
+bool fusedStepEnabled() {
+  int v = gEnabled.load();
+  if (v < 0) {
+    const char* env = std::getenv("RR_FUSED_STEP");
+    v = env && std::strcmp(env, "0") == 0 ? 0 : 1;
+    gEnabled.store(v);
+  }
+  return v == 1;
+}
+
+void setFusedStepEnabled(bool on) { gEnabled.store(on ? 1 : 0); }
+
+bool fusedStepApplies(const SasrecEncoderImpl& encoder, const torch::Tensor& like, int64_t rows,
+                      bool captureAttention) {
+  if (!fusedStepEnabled() || captureAttention || torch::GradMode::is_enabled() || encoder.is_training()) return false;
+  if (!like.device().is_cpu() || like.scalar_type() != torch::kFloat || rows > kFusedStepMaxRows) return false;
+  const auto params = encoder.layers->parameters();
+  return allContiguousFloat(params) &&
+         std::all_of(params.begin(), params.end(), [](const torch::Tensor& p) { return p.device().is_cpu(); });
+}
+
+void fusedReasoningStepInPlace(SasrecEncoderImpl& encoder, FusedWeights& weights, const ItemContext& ctx,
+                               ReasoningCache& cache, float* xp, int64_t B, int64_t M) {
+  const size_t n = encoder.layers->size();
+  if (cache.keys.size() != n) cache = ReasoningCache(n);
+  const int64_t d = encoder.d(), W = ctx.width;
+  const auto packed = weights.of(encoder);
+  // This step's keys and values of every layer: one [layers, 2, B, M, d] block, pushed to the
+  // cache as contiguous views.
+  auto kvAll = torch::empty({static_cast<int64_t>(n), 2, B, M, d}, torch::TensorOptions().dtype(torch::kFloat));
+  const auto keyBias = ctx.keyBias.contiguous();  // [B,1,1,W]
+  const float* biasp = keyBias.data_ptr<float>();
+  for (size_t i = 0; i < n; ++i) {
+    const LayerWeights w = weightsOf(*encoder.layers->ptr<TransformerLayerImpl>(i), packed[i]);
+    const int64_t H = w.heads, dh = d / H, F = w.ffn;
+    const float scale = 1.0f / std::sqrt(static_cast<float>(dh));
+    float* kNew = kvAll.data_ptr<float>() + static_cast<int64_t>(i) * 2 * B * M * d;
+    float* vNew = kNew + B * M * d;
+    auto kv = kvAll[static_cast<int64_t>(i)];
+    cache.keys[i].push_back(kv[0]);
+    cache.values[i].push_back(kv[1]);
+    const int64_t t = static_cast<int64_t>(cache.keys[i].size());
+    std::vector<const float*> kOwn(static_cast<size_t>(t)), vOwn(static_cast<size_t>(t));
+    std::vector<torch::Tensor> keep;  // contiguous copies of earlier steps stored as views
+    for (int64_t s = 0; s < t; ++s) {
+      auto k = cache.keys[i][static_cast<size_t>(s)], v = cache.values[i][static_cast<size_t>(s)];
+      if (!k.is_contiguous()) keep.push_back(k = k.contiguous());
+      if (!v.is_contiguous()) keep.push_back(v = v.contiguous());
+      kOwn[static_cast<size_t>(s)] = k.data_ptr<float>();
+      vOwn[static_cast<size_t>(s)] = v.data_ptr<float>();
+    }
+    const auto kCtx = ctx.keys[i].contiguous(), vCtx = ctx.values[i].contiguous();  // no copy: encode() lays them out
+    const float* kItems = kCtx.data_ptr<float>();  // [B,H,W,dh]
+    const float* vItems = vCtx.data_ptr<float>();
+    // Batch rows are independent and go to threads; a row's M streams share each weight load.
+    at::parallel_for(0, B, std::max<int64_t>(1, kFusedStepMaxRows / (4 * M)), [&](int64_t b0, int64_t b1) {
+      std::vector<float> scratch(static_cast<size_t>(M * (6 * d + F) + W + t));
+      float* in = scratch.data();      // [M, d] layer inputs (normalised for pre-LN)
+      float* qkv = in + M * d;         // [M, 3d]
+      float* att = qkv + M * 3 * d;    // [M, d]
+      float* proj = att + M * d;       // [M, d]
+      float* hid = proj + M * d;       // [M, F]
+      float* scores = hid + M * F;     // [W + t]
+      for (int64_t b = b0; b < b1; ++b) {
+        float* xb = xp + b * M * d;  // the row's M streams, [M, d]
+        std::copy(xb, xb + M * d, in);
+        if (w.preNorm) layerNorm(in, w.ln1w, w.ln1b, M, d, w.eps1);
+        affine(w.wqkv, w.bqkv, in, qkv, M, 3 * d, d);
+        std::fill(att, att + M * d, 0.0f);
+        for (int64_t m = 0; m < M; ++m) {
+          const int64_t row = b * M + m;
+          const float* qm = qkv + m * 3 * d;
+          std::copy(qm + d, qm + 2 * d, kNew + row * d);
+          std::copy(qm + 2 * d, qm + 3 * d, vNew + row * d);
+          // Per head: the row's cached item keys, then this stream's own tokens 1..t.
+          for (int64_t h = 0; h < H; ++h)
+            attendOne(qm + h * dh, kItems + (b * H + h) * W * dh, vItems + (b * H + h) * W * dh, biasp + b * W, W,
+                      kOwn.data(), vOwn.data(), row * d + h * dh, t, dh, scale, scores, att + m * d + h * dh);
+        }
+        affine(w.wo, w.bo, att, proj, M, d, d);
+        // Attention residual (post-LN: LN1(x + a); pre-LN: x + a), then the feed-forward half.
+        for (int64_t k = 0; k < M * d; ++k) xb[k] += proj[k];
+        if (!w.preNorm) layerNorm(xb, w.ln1w, w.ln1b, M, d, w.eps1);
+        std::copy(xb, xb + M * d, in);
+        if (w.preNorm) layerNorm(in, w.ln2w, w.ln2b, M, d, w.eps2);
+        affine(w.w1, w.b1, in, hid, M, F, d);
+        gelu(hid, M * F);
+        affine(w.w2, w.b2, hid, proj, M, d, F);
+        for (int64_t k = 0; k < M * d; ++k) xb[k] += proj[k];
+        if (!w.preNorm) layerNorm(xb, w.ln2w, w.ln2b, M, d, w.eps2);
+      }
+    });
+  }
+}
+
+torch::Tensor fusedReasoningStep(SasrecEncoderImpl& encoder, FusedWeights& weights, const ItemContext& ctx,
+                                 ReasoningCache& cache, const torch::Tensor& input) {
+  auto x = input.contiguous().clone();  // updated in place, layer by layer
+  fusedReasoningStepInPlace(encoder, weights, ctx, cache, x.data_ptr<float>(), x.size(0), x.size(1));
+  return x;
+}
+
+}  // namespace rr

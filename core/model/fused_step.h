@@ -1,0 +1,66 @@
+#pragma once
+/// \file
+/// \brief One cached reasoning step of a Transformer backbone as a single C++ loop, for
+/// inference on small CPU batches (serving one request). Internal to core (LibTorch).
+///
+/// Why: at batch 1 a reasoning step is 2 layers × ~30 LibTorch calls on one token per stream,
+/// and each call costs microseconds of dispatch for a few thousand multiply-adds. PLR (M 2,
+/// T 2) answered a request in 1.84× SASRec's time while adding ~10% of its FLOPs. This path
+/// does the same arithmetic (LayerNorm, q/k/v projection, attention over the cached item
+/// keys and the stream's own tokens, output projection, GELU feed-forward) without dispatch.
+/// CachedTransformer::step() uses it when fusedStepApplies(); results equal the LibTorch
+/// path to float rounding (tests: max abs diff < 1e-5).
+
+#include "core/model/latent_reasoning.h"
+
+#include <torch/torch.h>
+
+#include <mutex>
+#include <utility>
+#include <vector>
+
+namespace rr {
+
+/// \brief The fused step's copies of a backbone's layer matrices, transposed to [in, out] so
+/// that the products stream rows of weights past register-held sums. Rebuilt whenever a
+/// matrix changes (its storage or version counter moves: optimiser steps, checkpoint loads).
+class FusedWeights {
+ public:
+  struct Layer {
+    torch::Tensor qkv, out, ff1, ff2;  ///< in_proj, out_proj, ff1, ff2 weights, transposed
+  };
+  /// The current copies for `encoder` (thread-safe).
+  std::vector<Layer> of(SasrecEncoderImpl& encoder);
+
+ private:
+  using Stamp = std::pair<const void*, int64_t>;
+  std::mutex mutex_;
+  std::vector<Stamp> stamps_;
+  std::vector<Layer> layers_;
+};
+
+/// Rows (batch × streams) up to which the fused step is used. Above it the LibTorch path's
+/// GEMMs amortise their dispatch and run multi-threaded, so they are at least as fast.
+constexpr int64_t kFusedStepMaxRows = 64;
+
+/// Whether the fused step is switched on (default; RR_FUSED_STEP=0 in the environment turns it
+/// off, for side-by-side benchmarks). setFusedStepEnabled() overrides it (tests).
+bool fusedStepEnabled();
+void setFusedStepEnabled(bool on);
+
+/// Whether a step may take the fused path for `rows` = B·M tokens whose inputs are like
+/// `like`: enabled, no gradient recorded, layers in eval mode, CPU float32, no attention
+/// capture, rows <= kFusedStepMaxRows, and the layers' parameters contiguous CPU float32.
+bool fusedStepApplies(const SasrecEncoderImpl& encoder, const torch::Tensor& like, int64_t rows,
+                      bool captureAttention);
+
+/// The step of CachedTransformer::step() (same contract, no attention capture or dropout):
+/// appends each layer's keys/values [B, M, d] to `cache` and returns [B, M, d].
+torch::Tensor fusedReasoningStep(SasrecEncoderImpl& encoder, FusedWeights& weights, const ItemContext& ctx,
+                                 ReasoningCache& cache, const torch::Tensor& x);
+/// The same on a contiguous buffer x of B·M·d floats, overwritten with the step's output
+/// (reasoners that fuse their step inputs and pooling too).
+void fusedReasoningStepInPlace(SasrecEncoderImpl& encoder, FusedWeights& weights, const ItemContext& ctx,
+                               ReasoningCache& cache, float* x, int64_t B, int64_t M);
+
+}  // namespace rr
