@@ -74,13 +74,13 @@ RR_KERNEL void affine(const float* Wt, const float* b, const float* x, float* y,
 }
 
 /// Attention of one query q [dh] (one stream, one head) over W cached item keys/values
-/// ([W, dh] each, additive key bias [W]) and the stream's own t tokens (kOwn[s] + offset,
+/// (row j at keys/values + j·rowStride, additive key bias [W]) and the stream's own t tokens (kOwn[s] + offset,
 /// unmasked); adds softmax · values to out [dh]. scores is scratch of W + t floats.
-RR_KERNEL void attendOne(const float* q, const float* keys, const float* values, const float* bias, int64_t W,
-                         const float* const* kOwn, const float* const* vOwn, int64_t offset, int64_t t, int64_t dh,
-                         float scale, float* scores, float* out) {
+RR_KERNEL void attendOne(const float* q, const float* keys, const float* values, int64_t rowStride,
+                         const float* bias, int64_t W, const float* const* kOwn, const float* const* vOwn,
+                         int64_t offset, int64_t t, int64_t dh, float scale, float* scores, float* out) {
   for (int64_t j = 0; j < W; ++j) {
-    const float* k = keys + j * dh;
+    const float* k = keys + j * rowStride;
     float dotp = 0;
     for (int64_t c = 0; c < dh; ++c) dotp += q[c] * k[c];
     scores[j] = dotp * scale + bias[j];
@@ -97,7 +97,7 @@ RR_KERNEL void attendOne(const float* q, const float* keys, const float* values,
   for (int64_t j = 0; j < W + t; ++j) sum += (scores[j] = std::exp(scores[j] - top));
   const float norm = 1.0f / sum;
   for (int64_t j = 0; j < W; ++j) {
-    const float* v = values + j * dh;
+    const float* v = values + j * rowStride;
     const float p = scores[j] * norm;
     for (int64_t c = 0; c < dh; ++c) out[c] += p * v[c];
   }
@@ -175,12 +175,6 @@ std::vector<torch::Tensor> matricesOf(TransformerLayerImpl& layer) {
   return {layer.attn->inProj->weight, layer.attn->outProj->weight, layer.ff1->weight, layer.ff2->weight};
 }
 
-bool allContiguousFloat(const std::vector<torch::Tensor>& ts) {
-  return std::all_of(ts.begin(), ts.end(), [](const torch::Tensor& t) {
-    return t.is_contiguous() && t.scalar_type() == torch::kFloat;
-  });
-}
-
 }  // namespace
 
 std::vector<FusedWeights::Layer> FusedWeights::of(SasrecEncoderImpl& encoder) {
@@ -190,6 +184,12 @@ std::vector<FusedWeights::Layer> FusedWeights::of(SasrecEncoderImpl& encoder) {
       now.push_back({m.data_ptr(), m._version()});
   std::lock_guard<std::mutex> lock(mutex_);
   if (now != stamps_) {
+    const auto params = encoder.layers->parameters();
+    TORCH_CHECK(std::all_of(params.begin(), params.end(),
+                            [](const torch::Tensor& p) {
+                              return p.device().is_cpu() && p.scalar_type() == torch::kFloat && p.is_contiguous();
+                            }),
+                "fused reasoning step: the backbone's layer parameters must be contiguous CPU float32 tensors");
     torch::NoGradGuard ng;
     layers_.clear();
     for (size_t i = 0; i < encoder.layers->size(); ++i) {
@@ -216,10 +216,9 @@ void setFusedStepEnabled(bool on) { gEnabled.store(on ? 1 : 0); }
 bool fusedStepApplies(const SasrecEncoderImpl& encoder, const torch::Tensor& like, int64_t rows,
                       bool captureAttention) {
   if (!fusedStepEnabled() || captureAttention || torch::GradMode::is_enabled() || encoder.is_training()) return false;
-  if (!like.device().is_cpu() || like.scalar_type() != torch::kFloat || rows > kFusedStepMaxRows) return false;
-  const auto params = encoder.layers->parameters();
-  return allContiguousFloat(params) &&
-         std::all_of(params.begin(), params.end(), [](const torch::Tensor& p) { return p.device().is_cpu(); });
+  // The model's tensors share one device and dtype, so `like` stands for the parameters; their
+  // layout is checked when FusedWeights copies them (called on every step, so this stays cheap).
+  return like.device().is_cpu() && like.scalar_type() == torch::kFloat && rows <= kFusedStepMaxRows;
 }
 
 void fusedReasoningStepInPlace(SasrecEncoderImpl& encoder, FusedWeights& weights, const ItemContext& ctx,
@@ -252,8 +251,15 @@ void fusedReasoningStepInPlace(SasrecEncoderImpl& encoder, FusedWeights& weights
       kOwn[static_cast<size_t>(s)] = k.data_ptr<float>();
       vOwn[static_cast<size_t>(s)] = v.data_ptr<float>();
     }
-    const auto kCtx = ctx.keys[i].contiguous(), vCtx = ctx.values[i].contiguous();  // no copy: encode() lays them out
-    const float* kItems = kCtx.data_ptr<float>();  // [B,H,W,dh]
+    // The item keys/values [B,H,W,dh] as encode() left them: contiguous, or strided views into
+    // the layer's projections for small batches. Read in place; only the last dim must be dense.
+    auto kCtx = ctx.keys[i], vCtx = ctx.values[i];
+    if (kCtx.stride(3) != 1 || vCtx.stride(3) != 1 || kCtx.strides() != vCtx.strides()) {
+      kCtx = kCtx.contiguous();
+      vCtx = vCtx.contiguous();
+    }
+    const int64_t sb = kCtx.stride(0), sh = kCtx.stride(1), sw = kCtx.stride(2);
+    const float* kItems = kCtx.data_ptr<float>();
     const float* vItems = vCtx.data_ptr<float>();
     // Batch rows are independent and go to threads; a row's M streams share each weight load.
     at::parallel_for(0, B, std::max<int64_t>(1, kFusedStepMaxRows / (4 * M)), [&](int64_t b0, int64_t b1) {
@@ -277,7 +283,7 @@ void fusedReasoningStepInPlace(SasrecEncoderImpl& encoder, FusedWeights& weights
           std::copy(qm + 2 * d, qm + 3 * d, vNew + row * d);
           // Per head: the row's cached item keys, then this stream's own tokens 1..t.
           for (int64_t h = 0; h < H; ++h)
-            attendOne(qm + h * dh, kItems + (b * H + h) * W * dh, vItems + (b * H + h) * W * dh, biasp + b * W, W,
+            attendOne(qm + h * dh, kItems + b * sb + h * sh, vItems + b * sb + h * sh, sw, biasp + b * W, W,
                       kOwn.data(), vOwn.data(), row * d + h * dh, t, dh, scale, scores, att + m * d + h * dh);
         }
         affine(w.wo, w.bo, att, proj, M, d, d);

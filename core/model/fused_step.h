@@ -9,7 +9,8 @@
 /// does the same arithmetic (LayerNorm, q/k/v projection, attention over the cached item
 /// keys and the stream's own tokens, output projection, GELU feed-forward) without dispatch.
 /// CachedTransformer::step() uses it when fusedStepApplies(); results equal the LibTorch
-/// path to float rounding (tests: max abs diff < 1e-5).
+/// path to float rounding and the GELU's erf approximation (3·10⁻⁷); tests require a max abs
+/// difference < 1e-5.
 
 #include "core/model/latent_reasoning.h"
 
@@ -50,7 +51,8 @@ void setFusedStepEnabled(bool on);
 
 /// Whether a step may take the fused path for `rows` = B·M tokens whose inputs are like
 /// `like`: enabled, no gradient recorded, layers in eval mode, CPU float32, no attention
-/// capture, rows <= kFusedStepMaxRows, and the layers' parameters contiguous CPU float32.
+/// capture, rows <= kFusedStepMaxRows. (The layers' parameters are checked to be contiguous
+/// CPU float32 when FusedWeights copies them.)
 bool fusedStepApplies(const SasrecEncoderImpl& encoder, const torch::Tensor& like, int64_t rows,
                       bool captureAttention);
 

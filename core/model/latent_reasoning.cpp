@@ -102,9 +102,13 @@ ItemContext CachedTransformer::encode(const torch::Tensor& items, int positionOf
     }
     // Laid out [B,h,W,dh] contiguously once here: every reasoning step, stream and view reads
     // them, and the small-matrix kernels would otherwise copy them on each read (at batch 2048,
-    // max_len 50, 26 MB a copy; four reads per layer in a PLR training step).
-    ctx.keys.push_back(splitHeads(k, mha.heads()).contiguous());
-    ctx.values.push_back(splitHeads(v, mha.heads()).contiguous());
+    // max_len 50, 26 MB a copy; four reads per layer in a PLR training step). Batches the fused
+    // step can serve keep the strided views: it reads them in place, and the copies would be a
+    // noticeable share of a one-request latency.
+    const bool copy = items.size(0) > kFusedStepMaxRows;
+    auto kh = splitHeads(k, mha.heads()), vh = splitHeads(v, mha.heads());
+    ctx.keys.push_back(copy ? kh.contiguous() : kh);
+    ctx.values.push_back(copy ? vh.contiguous() : vh);
     AttentionHooks h;
     std::vector<torch::Tensor> w;
     if (hooks.weights) h.weights = &w;

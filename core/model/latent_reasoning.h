@@ -18,7 +18,8 @@
 namespace rr {
 
 /// \brief The item tokens' keys and values of every layer, computed once per sequence and
-/// reused by every reasoning step and stream. Heads are already split: [B, heads, W, d/heads].
+/// reused by every reasoning step and stream. Heads are already split: [B, heads, W, d/heads],
+/// contiguous except for batches of up to kFusedStepMaxRows rows (strided views there).
 struct ItemContext {
   std::vector<torch::Tensor> keys, values;  ///< per layer
   torch::Tensor keyBias;                    ///< [B,1,1,W]: 0, or kMaskedScore for padding
