@@ -226,6 +226,8 @@ void fusedReasoningStepInPlace(SasrecEncoderImpl& encoder, FusedWeights& weights
   const size_t n = encoder.layers->size();
   if (cache.keys.size() != n) cache = ReasoningCache(n);
   const int64_t d = encoder.d(), W = ctx.width;
+  TORCH_CHECK(ctx.h0.size(0) == B && ctx.keyBias.numel() == B * W, "fused reasoning step: ", B,
+              " rows against a context of ", ctx.h0.size(0));
   const auto packed = weights.of(encoder);
   // This step's keys and values of every layer: one [layers, 2, B, M, d] block, pushed to the
   // cache as contiguous views.
@@ -304,6 +306,8 @@ void fusedReasoningStepInPlace(SasrecEncoderImpl& encoder, FusedWeights& weights
 
 torch::Tensor fusedReasoningStep(SasrecEncoderImpl& encoder, FusedWeights& weights, const ItemContext& ctx,
                                  ReasoningCache& cache, const torch::Tensor& input) {
+  TORCH_CHECK(input.dim() == 3 && input.size(2) == encoder.d(), "fused reasoning step: expected [B, M, ",
+              encoder.d(), "] inputs, got ", input.sizes());
   auto x = input.contiguous().clone();  // updated in place, layer by layer
   fusedReasoningStepInPlace(encoder, weights, ctx, cache, x.data_ptr<float>(), x.size(0), x.size(1));
   return x;
