@@ -73,9 +73,9 @@ RR_KERNEL void affine(const float* Wt, const float* b, const float* x, float* y,
   if (r < rows) affineRows<1>(Wt, b, x + r * in, y + r * out, out, in);
 }
 
-/// Attention of one query q [dh] (one stream, one head) over W cached item keys/values
-/// (row j at keys/values + j·rowStride, additive key bias [W]) and the stream's own t tokens (kOwn[s] + offset,
-/// unmasked); adds softmax · values to out [dh]. scores is scratch of W + t floats.
+/// Attention of one query q [dh] (one stream, one head) over W cached item keys/values (row j
+/// at keys/values + j·rowStride, additive key bias [W]) and the stream's own t tokens
+/// (kOwn[s] + offset, unmasked); adds softmax · values to out [dh]. scores: W + t floats.
 RR_KERNEL void attendOne(const float* q, const float* keys, const float* values, int64_t rowStride,
                          const float* bias, int64_t W, const float* const* kOwn, const float* const* vOwn,
                          int64_t offset, int64_t t, int64_t dh, float scale, float* scores, float* out) {

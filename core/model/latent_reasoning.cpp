@@ -121,8 +121,8 @@ ItemContext CachedTransformer::encode(const torch::Tensor& items, int positionOf
   }
   ctx.h0 = x.narrow(1, x.size(1) - 1, 1).squeeze(1);
   // The last query row of the encoder's bias is the key-padding bias: under the causal mask the
-  // last position sees every key, and a bidirectional bias is [B,1,1,W] already. (A copy, so the
-  // [B,1,W,W] causal bias is not kept alive by the context in training.)
+  // last position sees every key, and a bidirectional bias is [B,1,1,W] already. (Copied when
+  // B > 1, so the context does not keep a training batch's [B,1,W,W] causal bias alive.)
   ctx.keyBias = bias.narrow(2, bias.size(2) - 1, 1).contiguous();
   return ctx;
 }
@@ -131,7 +131,8 @@ torch::Tensor CachedTransformer::step(const ItemContext& ctx, ReasoningCache& ca
                                       const AttentionHooks& hooks, std::vector<StepAttention>* attention) {
   // Small inference batches (serving): the same step without per-operation dispatch. Score and
   // probability dropout are inactive there (eval mode), so hooks have nothing to apply.
-  if (fusedStepApplies(*enc_, input, input.size(0) * input.size(1), attention != nullptr)) return fusedReasoningStep(*enc_, *fused_, ctx, cache, input);
+  if (fusedStepApplies(*enc_, input, input.size(0) * input.size(1), attention != nullptr))
+    return fusedReasoningStep(*enc_, *fused_, ctx, cache, input);
   const size_t n = layerCount();
   if (cache.keys.size() != n) cache = ReasoningCache(n);
   const int64_t B = input.size(0), M = input.size(1), d = input.size(2);
