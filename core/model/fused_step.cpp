@@ -308,7 +308,7 @@ torch::Tensor fusedReasoningStep(SasrecEncoderImpl& encoder, FusedWeights& weigh
                                  ReasoningCache& cache, const torch::Tensor& input) {
   TORCH_CHECK(input.dim() == 3 && input.size(2) == encoder.d(), "fused reasoning step: expected [B, M, ",
               encoder.d(), "] inputs, got ", input.sizes());
-  auto x = input.contiguous().clone();  // updated in place, layer by layer
+  auto x = input.clone(at::MemoryFormat::Contiguous);  // one contiguous copy, updated in place
   fusedReasoningStepInPlace(encoder, weights, ctx, cache, x.data_ptr<float>(), x.size(0), x.size(1));
   return x;
 }
