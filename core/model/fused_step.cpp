@@ -13,11 +13,15 @@
 // (GCC function multi-versioning). Reassociation (fast-math) lets the dot products vectorise;
 // each version sums in one fixed order, so results are deterministic on a given machine.
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define RR_FMV 1
 #define RR_KERNEL __attribute__((target_clones("avx512f", "avx2,fma", "default"), optimize("O3", "fast-math")))
 #elif defined(__GNUC__) && !defined(__clang__)
 #define RR_KERNEL __attribute__((optimize("O3", "fast-math")))
 #else
 #define RR_KERNEL
+#endif
+#ifndef RR_FMV
+#define RR_FMV 0
 #endif
 
 namespace rr {
@@ -25,37 +29,49 @@ namespace {
 
 std::atomic<int> gEnabled{-1};  // -1: not yet read from the environment
 
-typedef float Vec16 __attribute__((vector_size(64)));  // lowered to the clone's widest vectors
+// GCC vector types of 4, 8 and 16 floats. Each build of affine() uses the target's native
+// width: a vector wider than the target's registers is lowered through the stack (measured on
+// an AVX2 machine: 512-bit vectors made the AVX2 version ~5x slower than 256-bit ones).
+typedef float Vec4 __attribute__((vector_size(16)));
+typedef float Vec8 __attribute__((vector_size(32)));
+typedef float Vec16 __attribute__((vector_size(64)));
 
-/// Rows r < R of y[r, o0..o0+16·V) = b + x[r, :]·Wt[:, o0..]: R·V accumulators stay in
-/// registers while Wt's rows stream past, each loaded once for all R rows.
-template <int R, int V>
+/// Rows r < R of y[r, o0..o0+L·V) = b + x[r, :]·Wt[:, o0..] with L-float vectors: R·V
+/// accumulators stay in registers while Wt's rows stream past, each loaded once for all R rows.
+template <typename Vec, int R, int V>
 __attribute__((always_inline)) inline void affineBlock(const float* Wt, const float* b, const float* x, float* y,
                                                         int64_t out, int64_t in, int64_t o0) {
-  Vec16 acc[R][V];
+  constexpr int L = sizeof(Vec) / sizeof(float);
+  typedef float Unaligned __attribute__((vector_size(sizeof(Vec)), aligned(4)));
+  Vec acc[R][V];
+#pragma GCC unroll 4
   for (int v = 0; v < V; ++v) {
-    Vec16 bias;
-    std::memcpy(&bias, b + o0 + 16 * v, sizeof bias);
+    const Vec bias = *reinterpret_cast<const Unaligned*>(b + o0 + L * v);
+#pragma GCC unroll 4
     for (int r = 0; r < R; ++r) acc[r][v] = bias;
   }
   for (int64_t k = 0; k < in; ++k) {
-    Vec16 w[V];
-    for (int v = 0; v < V; ++v) std::memcpy(&w[v], Wt + k * out + o0 + 16 * v, sizeof w[v]);
+    const float* wk = Wt + k * out + o0;
+#pragma GCC unroll 4
     for (int r = 0; r < R; ++r) {
       const float xr = x[r * in + k];
-      for (int v = 0; v < V; ++v) acc[r][v] += xr * w[v];
+#pragma GCC unroll 4
+      for (int v = 0; v < V; ++v) acc[r][v] += xr * *reinterpret_cast<const Unaligned*>(wk + L * v);
     }
   }
+#pragma GCC unroll 4
   for (int r = 0; r < R; ++r)
-    for (int v = 0; v < V; ++v) std::memcpy(y + r * out + o0 + 16 * v, &acc[r][v], sizeof acc[r][v]);
+#pragma GCC unroll 4
+    for (int v = 0; v < V; ++v) *reinterpret_cast<Unaligned*>(y + r * out + o0 + L * v) = acc[r][v];
 }
 
-template <int R>
+template <typename Vec, int R>
 __attribute__((always_inline)) inline void affineRows(const float* Wt, const float* b, const float* x, float* y,
                                                        int64_t out, int64_t in) {
+  constexpr int L = sizeof(Vec) / sizeof(float);
   int64_t o = 0;
-  for (; o + 64 <= out; o += 64) affineBlock<R, 4>(Wt, b, x, y, out, in, o);
-  for (; o + 16 <= out; o += 16) affineBlock<R, 1>(Wt, b, x, y, out, in, o);
+  for (; o + 4 * L <= out; o += 4 * L) affineBlock<Vec, R, 4>(Wt, b, x, y, out, in, o);
+  for (; o + L <= out; o += L) affineBlock<Vec, R, 1>(Wt, b, x, y, out, in, o);
   for (; o < out; ++o)
     for (int r = 0; r < R; ++r) {
       float a = b[o];
@@ -66,12 +82,38 @@ __attribute__((always_inline)) inline void affineRows(const float* Wt, const flo
 
 /// y[r, :] = Wt ᵀ x[r, :] + b for rows r < rows; Wt is the transposed weight [in, out], x is
 /// [rows, in] and y [rows, out], both contiguous.
+template <typename Vec>
+__attribute__((always_inline)) inline void affineWith(const float* Wt, const float* b, const float* x, float* y,
+                                                       int64_t rows, int64_t out, int64_t in) {
+  int64_t r = 0;
+  for (; r + 2 <= rows; r += 2) affineRows<Vec, 2>(Wt, b, x + r * in, y + r * out, out, in);
+  if (r < rows) affineRows<Vec, 1>(Wt, b, x + r * in, y + r * out, out, in);
+}
+
+#if RR_FMV
+// One version per target (GCC function multi-versioning on the target attribute), each with
+// its own vector width; the loader picks the best the CPU supports.
+__attribute__((target("avx512f"), optimize("O3", "fast-math"))) void affine(const float* Wt, const float* b,
+                                                                            const float* x, float* y, int64_t rows,
+                                                                            int64_t out, int64_t in) {
+  affineWith<Vec16>(Wt, b, x, y, rows, out, in);
+}
+__attribute__((target("avx2,fma"), optimize("O3", "fast-math"))) void affine(const float* Wt, const float* b,
+                                                                             const float* x, float* y, int64_t rows,
+                                                                             int64_t out, int64_t in) {
+  affineWith<Vec8>(Wt, b, x, y, rows, out, in);
+}
+__attribute__((target("default"), optimize("O3", "fast-math"))) void affine(const float* Wt, const float* b,
+                                                                            const float* x, float* y, int64_t rows,
+                                                                            int64_t out, int64_t in) {
+  affineWith<Vec4>(Wt, b, x, y, rows, out, in);
+}
+#else
 RR_KERNEL void affine(const float* Wt, const float* b, const float* x, float* y, int64_t rows, int64_t out,
                       int64_t in) {
-  int64_t r = 0;
-  for (; r + 2 <= rows; r += 2) affineRows<2>(Wt, b, x + r * in, y + r * out, out, in);
-  if (r < rows) affineRows<1>(Wt, b, x + r * in, y + r * out, out, in);
+  affineWith<Vec4>(Wt, b, x, y, rows, out, in);
 }
+#endif
 
 /// Attention of one query q [dh] (one stream, one head) over W cached item keys/values (row j
 /// at keys/values + j·rowStride, additive key bias [W]) and the stream's own t tokens

@@ -118,11 +118,14 @@ class ReasonersTest : public QObject {
     QTest::addColumn<int>("ffn");
     QTest::addColumn<int>("streams");
     QTest::addColumn<int>("batch");
-    // d 64 / ffn 256 is plr-fast's shape (full 64-wide blocks); d 24 / ffn 40 leaves 16-wide
-    // and scalar tails; batch 24 x 2 streams splits the rows over threads.
+    // d 64 / ffn 256 is plr-fast's shape (full blocks at every vector width); d 24 / ffn 40
+    // leaves one-vector and scalar tails with 16-float vectors, d 18 / ffn 34 scalar tails at
+    // every width (4, 8 and 16 floats: the build the CPU runs); batch 24 x 2 streams splits
+    // the rows over threads.
     QTest::newRow("plr-d64") << "plr-fast" << "" << 64 << 256 << 2 << 3;
     QTest::newRow("plr-d64-b24") << "plr-fast" << "" << 64 << 256 << 2 << 24;
     QTest::newRow("plr-d24-tails") << "plr-fast" << "" << 24 << 40 << 3 << 5;
+    QTest::newRow("plr-d18-tails") << "plr-fast" << "" << 18 << 34 << 2 << 5;
     QTest::newRow("plr-mean") << "plr-fast" << "mean" << 16 << 32 << 4 << 3;
     QTest::newRow("plr-preln") << "plr-fast" << "pre" << 64 << 256 << 2 << 3;
     QTest::newRow("plr-bert4rec") << "plr-fast" << "bert4rec" << 64 << 256 << 2 << 3;
