@@ -1,5 +1,7 @@
 #include "core/model/fmlp_encoder.h"
 
+#include "core/model/cpu_kernels.h"
+
 #include <cmath>
 
 namespace rr {
@@ -21,7 +23,7 @@ torch::Tensor FilterLayerImpl::forward(const torch::Tensor& x) {
   f = f * torch::view_as_complex(weight);
   auto y = torch::fft::irfft(f, maxLen_, /*dim=*/1, "ortho");
   auto h = ln1(x + drop(y));
-  return ln2(h + drop(ff2(torch::gelu(ff1(h)))));
+  return ln2(h + drop(ff2(geluOfFresh(ff1(h)))));
 }
 
 double FilterLayerImpl::flops(const LayerOptions& o, double L) {

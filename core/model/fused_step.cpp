@@ -1,5 +1,7 @@
 #include "core/model/fused_step.h"
 
+#include "core/model/cpu_kernels.h"
+
 #include <ATen/Parallel.h>
 
 #include <algorithm>
@@ -162,26 +164,6 @@ RR_KERNEL void layerNorm(float* x, const float* w, const float* b, int64_t rows,
   }
 }
 
-/// GELU, exact form (torch::gelu's default): x·Φ(x) = x·(1 + erf(x/√2))/2. erf is
-/// Abramowitz & Stegun 7.1.28, erf(u) = 1 − (1 + a₁u + … + a₆u⁶)^−16 for u ≥ 0 (absolute
-/// error ≤ 3·10⁻⁷), odd in u: no calls, so the loop vectorises.
-RR_KERNEL void gelu(float* x, int64_t n) {
-  constexpr float a1 = 0.0705230784f, a2 = 0.0422820123f, a3 = 0.0092705272f, a4 = 0.0001520143f,
-                  a5 = 0.0002765672f, a6 = 0.0000430638f;
-  for (int64_t k = 0; k < n; ++k) {
-    const float v = x[k] * static_cast<float>(M_SQRT1_2);
-    float u = v < 0 ? -v : v;
-    u = u < 6.0f ? u : 6.0f;  // erf(6) = 1 − 2·10⁻¹⁷; keeps the 16th power finite
-    float p = 1.0f + u * (a1 + u * (a2 + u * (a3 + u * (a4 + u * (a5 + u * a6)))));
-    p *= p;  // p², p⁴, p⁸, p¹⁶
-    p *= p;
-    p *= p;
-    p *= p;
-    const float e = 1.0f - 1.0f / p;
-    x[k] = 0.5f * x[k] * (1.0f + (v < 0 ? -e : e));
-  }
-}
-
 /// Raw pointers of one layer's parameters; the four matrices transposed ([in, out]).
 struct LayerWeights {
   const float *wqkv, *bqkv, *wo, *bo, *ln1w, *ln1b, *ln2w, *ln2b, *w1, *b1, *w2, *b2;
@@ -337,7 +319,7 @@ void fusedReasoningStepInPlace(SasrecEncoderImpl& encoder, FusedWeights& weights
         std::copy(xb, xb + M * d, in);
         if (w.preNorm) layerNorm(in, w.ln2w, w.ln2b, M, d, w.eps2);
         affine(w.w1, w.b1, in, hid, M, F, d);
-        gelu(hid, M * F);
+        geluInPlace(hid, M * F);
         affine(w.w2, w.b2, hid, proj, M, d, F);
         for (int64_t k = 0; k < M * d; ++k) xb[k] += proj[k];
         if (!w.preNorm) layerNorm(xb, w.ln2w, w.ln2b, M, d, w.eps2);

@@ -1,5 +1,6 @@
 #include "core/model/layers.h"
 
+#include "core/model/cpu_kernels.h"
 #include "core/model/small_matmul.h"
 
 #include <cmath>
@@ -68,8 +69,9 @@ torch::Tensor TransformerLayerImpl::attentionResidual(const torch::Tensor& x, co
 }
 
 torch::Tensor TransformerLayerImpl::feedForward(const torch::Tensor& h) {
-  if (opt_.preNorm) return h + drop(ff2(torch::gelu(ff1(ln2(h)))));
-  return ln2(h + drop(ff2(torch::gelu(ff1(h)))));
+  // (geluOfFresh: in place on ff1's fresh output when no gradient is recorded)
+  if (opt_.preNorm) return h + drop(ff2(geluOfFresh(ff1(ln2(h)))));
+  return ln2(h + drop(ff2(geluOfFresh(ff1(h)))));
 }
 
 torch::Tensor TransformerLayerImpl::forward(const torch::Tensor& x, const torch::Tensor& bias,

@@ -1,5 +1,6 @@
 // Transformer blocks and the SASRec encoder: attention is a distribution, causality holds, the
 // evaluation shortcuts (last position only, trimmed padding) are exact.
+#include "core/model/cpu_kernels.h"
 #include "core/model/encoder.h"
 #include "core/model/layers.h"
 #include "test_main.h"
@@ -89,6 +90,43 @@ class LayersTest : public QObject {
       auto shortcut = enc->encode(items, 3, last).squeeze(1);
       QVERIFY(torch::allclose(full, shortcut, 1e-5, 1e-6));
     }
+  }
+
+  void inferenceGeluMatchesTorch() {
+    // The erf approximation (A&S 7.1.28, |error| <= 3e-7) against torch::gelu's exact form,
+    // across the whole range, the clamp at |x|/sqrt(2) = 6 and beyond, vector tails (odd n);
+    // relative to max(1, |x|): x/2 times the erf error (1.5e-7) plus float rounding.
+    auto x = torch::cat({torch::linspace(-14, 14, 200001), torch::tensor({0.0f, 1e-30f, -1e-30f, 40.0f, -40.0f})});
+    const auto reference = torch::gelu(x);
+    torch::Tensor fast;
+    {
+      torch::NoGradGuard ng;
+      fast = geluOfFresh(x.clone());
+    }
+    const auto err = (fast - reference).abs() / x.abs().clamp_min(1.0);
+    QVERIFY2(err.max().item<float>() < 5e-7, qPrintable(QString::number(err.max().item<float>())));
+    // Whatever the width of the build's vectors, every element is computed (n = 1..40).
+    for (int n = 1; n <= 40; ++n) {
+      auto part = x.narrow(0, 100000 - n, n).clone();
+      const auto expect = torch::gelu(part);
+      geluInPlace(part.data_ptr<float>(), n);
+      QVERIFY((part - expect).abs().max().item<float>() < 1e-6);
+    }
+  }
+
+  void inferenceGeluLeavesTrainingToTorch() {
+    // Recording gradients: torch::gelu (differentiable), the input untouched.
+    auto x = torch::randn({5, 7}, torch::requires_grad());
+    auto y = geluOfFresh(x * 1.0);
+    y.sum().backward();
+    QVERIFY(x.grad().defined() && x.grad().abs().sum().item<float>() > 0);
+    // A non-contiguous view is not written through.
+    torch::NoGradGuard ng;
+    auto base = torch::randn({6, 8});
+    const auto before = base.clone();
+    auto out = geluOfFresh(base.t());
+    QVERIFY(torch::equal(base, before));
+    QVERIFY(torch::allclose(out, torch::gelu(before.t()), 1e-6, 1e-7));
   }
 
   void trimmedPaddingIsExact() {
