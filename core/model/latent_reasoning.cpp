@@ -107,12 +107,16 @@ ItemContext CachedTransformer::encode(const torch::Tensor& items, int positionOf
     // noticeable share of a one-request latency.
     const bool copy = items.size(0) > kFusedStepMaxRows;
     auto kh = splitHeads(k, mha.heads()), vh = splitHeads(v, mha.heads());
-    ctx.keys.push_back(copy ? kh.contiguous() : kh);
-    ctx.values.push_back(copy ? vh.contiguous() : vh);
+    if (copy) {
+      kh = kh.contiguous();
+      vh = vh.contiguous();
+    }
+    ctx.keys.push_back(kh);
+    ctx.values.push_back(vh);
     AttentionHooks h;
     std::vector<torch::Tensor> w;
     if (hooks.weights) h.weights = &w;
-    auto a = mha.attend(q, k, v, b, h);
+    auto a = mha.attendHeads(q, kh, vh, b, h);  // the encoder's own attention reads the same layout
     if (hooks.weights) {  // the last query's row only: [B,h,1,W]
       auto last = w.front();
       hooks.weights->push_back(last.narrow(2, last.size(2) - 1, 1));

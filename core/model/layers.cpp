@@ -29,10 +29,17 @@ std::pair<torch::Tensor, torch::Tensor> MultiHeadAttentionImpl::projectKeyValue(
 torch::Tensor MultiHeadAttentionImpl::attend(const torch::Tensor& q, const torch::Tensor& k,
                                              const torch::Tensor& v, const torch::Tensor& bias,
                                              const AttentionHooks& hooks) {
-  const int64_t B = q.size(0), Lq = q.size(1), Lk = k.size(1), dh = d_ / heads_;
-  auto qh = q.view({B, Lq, heads_, dh}).transpose(1, 2);  // [B,h,Lq,dh]
-  auto kh = k.view({B, Lk, heads_, dh}).transpose(1, 2);
+  const int64_t B = k.size(0), Lk = k.size(1), dh = d_ / heads_;
+  auto kh = k.view({B, Lk, heads_, dh}).transpose(1, 2);  // [B,h,Lk,dh]
   auto vh = v.view({B, Lk, heads_, dh}).transpose(1, 2);
+  return attendHeads(q, kh, vh, bias, hooks);
+}
+
+torch::Tensor MultiHeadAttentionImpl::attendHeads(const torch::Tensor& q, const torch::Tensor& kh,
+                                                  const torch::Tensor& vh, const torch::Tensor& bias,
+                                                  const AttentionHooks& hooks) {
+  const int64_t B = q.size(0), Lq = q.size(1), dh = d_ / heads_;
+  auto qh = q.view({B, Lq, heads_, dh}).transpose(1, 2);  // [B,h,Lq,dh]
   auto scores = batchedMatmulNT(qh, kh).mul_(1.0 / std::sqrt(static_cast<double>(dh)));
   // Score dropout before the mask, which a dropped (zeroed) masked score would lift.
   if (hooks.scoreDropout > 0 && is_training())

@@ -46,6 +46,10 @@ class MultiHeadAttentionImpl : public torch::nn::Module {
   /// Attention from already projected q [B,Lq,d], k/v [B,Lk,d]; returns the output projection.
   torch::Tensor attend(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
                        const torch::Tensor& bias, const AttentionHooks& hooks = {});
+  /// The same with keys/values already split into heads, kh/vh [B,h,Lk,dh] (contiguous ones are
+  /// read without a copy: the KV cache lays them out so once for the encoder and the reasoning).
+  torch::Tensor attendHeads(const torch::Tensor& q, const torch::Tensor& kh, const torch::Tensor& vh,
+                            const torch::Tensor& bias, const AttentionHooks& hooks = {});
   int heads() const { return heads_; }
 
   torch::nn::Linear inProj{nullptr};   ///< [3d, d]: rows 0..d-1 query, d..2d-1 key, 2d.. value
