@@ -237,12 +237,11 @@ bool fusedStepEnabled() {
 
 void setFusedStepEnabled(bool on) { gEnabled.store(on ? 1 : 0); }
 
-bool fusedStepApplies(const SasrecEncoderImpl& encoder, const torch::Tensor& like, int64_t rows,
-                      bool captureAttention) {
+bool fusedStepApplies(const SasrecEncoderImpl& encoder, const torch::Tensor& like, bool captureAttention) {
   if (!fusedStepEnabled() || captureAttention || torch::GradMode::is_enabled() || encoder.is_training()) return false;
   // The model's tensors share one device and dtype, so `like` stands for the parameters; their
   // layout is checked when FusedWeights copies them (called on every step, so this stays cheap).
-  return like.device().is_cpu() && like.scalar_type() == torch::kFloat && rows <= kFusedStepMaxRows;
+  return like.device().is_cpu() && like.scalar_type() == torch::kFloat;
 }
 
 void fusedReasoningStepInPlace(SasrecEncoderImpl& encoder, FusedWeights& weights, const ItemContext& ctx,
@@ -287,6 +286,47 @@ void fusedReasoningStepInPlace(SasrecEncoderImpl& encoder, FusedWeights& weights
     const int64_t sb = kCtx.stride(0), sh = kCtx.stride(1), sw = kCtx.stride(2);
     const float* kItems = kCtx.data_ptr<float>();
     const float* vItems = vCtx.data_ptr<float>();
+    if (B * M > kFusedStepMaxRows) {
+      // Larger batches: the same step with the four products as BLAS GEMMs over all B·M rows
+      // (OpenBLAS's threads), attention and the element-wise parts in the loops below.
+      auto& layer = *encoder.layers->ptr<TransformerLayerImpl>(i);
+      const int64_t R = B * M;
+      auto X = torch::from_blob(xp, {R, d}, torch::TensorOptions().dtype(torch::kFloat));  // updated in place
+      auto in = X;
+      if (w.preNorm) {
+        in = X.clone();
+        layerNorm(in.data_ptr<float>(), w.ln1w, w.ln1b, R, d, w.eps1);
+      }
+      const auto qkv = torch::addmm(layer.attn->inProj->bias, in, packed[i].qkv);  // [R, 3d]
+      auto att = torch::zeros({R, d}, X.options());
+      const float* qkvp = qkv.data_ptr<float>();
+      float* attp = att.data_ptr<float>();
+      at::parallel_for(0, B, 16, [&](int64_t b0, int64_t b1) {
+        std::vector<float> scores(static_cast<size_t>(W + t));
+        for (int64_t b = b0; b < b1; ++b)
+          for (int64_t m = 0; m < M; ++m) {
+            const int64_t row = b * M + m;
+            const float* qm = qkvp + row * 3 * d;
+            std::copy(qm + d, qm + 2 * d, kNew + row * d);
+            std::copy(qm + 2 * d, qm + 3 * d, vNew + row * d);
+            for (int64_t h = 0; h < H; ++h)
+              attendOne(qm + h * dh, kItems + b * sb + h * sh, vItems + b * sb + h * sh, sw, biasp + b * W, W,
+                        kOwn.data(), vOwn.data(), row * d + h * dh, t, dh, scale, scores.data(),
+                        attp + row * d + h * dh);
+          }
+      });
+      X.add_(torch::addmm(layer.attn->outProj->bias, att, packed[i].out));
+      if (!w.preNorm) layerNorm(xp, w.ln1w, w.ln1b, R, d, w.eps1);
+      in = X;
+      if (w.preNorm) {
+        in = X.clone();
+        layerNorm(in.data_ptr<float>(), w.ln2w, w.ln2b, R, d, w.eps2);
+      }
+      const auto hid = geluOfFresh(torch::addmm(layer.ff1->bias, in, packed[i].ff1));  // [R, F]
+      X.add_(torch::addmm(layer.ff2->bias, hid, packed[i].ff2));
+      if (!w.preNorm) layerNorm(xp, w.ln2w, w.ln2b, R, d, w.eps2);
+      continue;
+    }
     // Batch rows are independent and go to threads; a row's M streams share each weight load.
     at::parallel_for(0, B, std::max<int64_t>(1, kFusedStepMaxRows / (4 * M)), [&](int64_t b0, int64_t b1) {
       std::vector<float> scratch(static_cast<size_t>(M * (6 * d + F) + W + t));

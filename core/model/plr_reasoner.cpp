@@ -47,7 +47,7 @@ torch::Tensor PlrReasonerImpl::stepInput(int t, const torch::Tensor& previous) {
 
 PlrPass PlrReasonerImpl::reason(ItemContext ctx, int steps, bool withAttention) {
   if (!withAttention && steps > 0 && !is_training() &&
-      fusedStepApplies(stack_.encoder(), ctx.h0, ctx.h0.size(0) * streams_, false))
+      fusedStepApplies(stack_.encoder(), ctx.h0, false))
     return reasonFused(std::move(ctx), steps);
   PlrPass pass;
   const auto& h0 = ctx.h0;  // [B,d]

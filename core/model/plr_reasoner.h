@@ -50,7 +50,7 @@ class PlrReasonerImpl : public RecommenderImpl {
   ItemContext context(const Batch& batch, const AttentionHooks& hooks = {});
   /// Reasoning over a context: `steps` steps of all streams (dropouts active in train mode).
   PlrPass reason(ItemContext ctx, int steps, bool withAttention = false);
-  /// reason() for small inference batches on the CPU (fused_step.h): the same results without
+  /// reason() for inference on the CPU (fused_step.h): the same results without
   /// per-operation dispatch. Used by reason() when it applies; public for tests.
   PlrPass reasonFused(ItemContext ctx, int steps);
   /// Step t's inputs from the previous states [B,M,d]: h_{t−1} + r_t, representation dropout.

@@ -121,16 +121,21 @@ class ReasonersTest : public QObject {
     // d 64 / ffn 256 is plr-fast's shape (full blocks at every vector width); d 24 / ffn 40
     // leaves one-vector and scalar tails with 16-float vectors, d 18 / ffn 34 scalar tails at
     // every width (4, 8 and 16 floats: the build the CPU runs); batch 24 x 2 streams splits
-    // the rows over threads.
+    // the rows over threads; more than kFusedStepMaxRows rows take the GEMM variant.
     QTest::newRow("plr-d64") << "plr-fast" << "" << 64 << 256 << 2 << 3;
     QTest::newRow("plr-d64-b24") << "plr-fast" << "" << 64 << 256 << 2 << 24;
     QTest::newRow("plr-d24-tails") << "plr-fast" << "" << 24 << 40 << 3 << 5;
     QTest::newRow("plr-d18-tails") << "plr-fast" << "" << 18 << 34 << 2 << 5;
+    QTest::newRow("plr-d64-gemm") << "plr-fast" << "" << 64 << 256 << 2 << 40;
+    QTest::newRow("plr-d18-gemm") << "plr-fast" << "" << 18 << 34 << 3 << 30;
+    QTest::newRow("plr-preln-gemm") << "plr-fast" << "pre" << 64 << 256 << 2 << 40;
+    QTest::newRow("plr-bert4rec-gemm") << "plr-fast" << "bert4rec" << 64 << 256 << 2 << 40;
     QTest::newRow("plr-mean") << "plr-fast" << "mean" << 16 << 32 << 4 << 3;
     QTest::newRow("plr-preln") << "plr-fast" << "pre" << 64 << 256 << 2 << 3;
     QTest::newRow("plr-bert4rec") << "plr-fast" << "bert4rec" << 64 << 256 << 2 << 3;
     QTest::newRow("erl-d64") << "rearec-erl" << "" << 64 << 256 << 1 << 4;
     QTest::newRow("prl-d64") << "rearec-prl" << "" << 64 << 256 << 1 << 4;
+    QTest::newRow("erl-d64-gemm") << "rearec-erl" << "" << 64 << 256 << 1 << 70;
   }
   void fusedInferenceEqualsLibTorch() {
     QFETCH(QString, preset);
@@ -155,7 +160,7 @@ class ReasonersTest : public QObject {
     auto* rea = dynamic_cast<RearecReasonerImpl*>(model.get());
     QVERIFY(plr || rea);
     auto& encoder = dynamic_cast<SasrecEncoderImpl&>(*model->modules(false).front());
-    QVERIFY(fusedStepApplies(encoder, model->itemTable(), batch * streams, false));
+    QVERIFY(fusedStepApplies(encoder, model->itemTable(), false));
     auto run = [&](bool fused) {
       FusedStepSwitch sw(fused);
       std::vector<torch::Tensor> out;
@@ -200,7 +205,7 @@ class ReasonersTest : public QObject {
     QVERIFY2(maxDiff(fused, reference) < 1e-5, qPrintable(QString("stale weights: %1").arg(maxDiff(fused, reference))));
   }
 
-  void fusedStepOnlyForSmallInference() {
+  void fusedStepOnlyForInference() {
     RunConfig cfg = smallConfig("plr-fast");
     Recommender model = buildRecommender(cfg, kItems);
     auto& encoder = dynamic_cast<SasrecEncoderImpl&>(*model->modules(false).front());
@@ -208,17 +213,16 @@ class ReasonersTest : public QObject {
     model->eval();
     {
       torch::NoGradGuard ng;
-      QVERIFY(fusedStepApplies(encoder, like, kFusedStepMaxRows, false));
-      QVERIFY(!fusedStepApplies(encoder, like, kFusedStepMaxRows + 1, false));  // GEMMs win there
-      QVERIFY(!fusedStepApplies(encoder, like, 2, true));                        // attention capture
-      QVERIFY(!fusedStepApplies(encoder, like.to(torch::kDouble), 2, false));
+      QVERIFY(fusedStepApplies(encoder, like, false));
+      QVERIFY(!fusedStepApplies(encoder, like, true));  // attention capture
+      QVERIFY(!fusedStepApplies(encoder, like.to(torch::kDouble), false));
       FusedStepSwitch off(false);
-      QVERIFY(!fusedStepApplies(encoder, like, 2, false));
+      QVERIFY(!fusedStepApplies(encoder, like, false));
     }
-    QVERIFY(!fusedStepApplies(encoder, like, 2, false));  // gradients recorded: training
+    QVERIFY(!fusedStepApplies(encoder, like, false));  // gradients recorded: training
     model->train();
     torch::NoGradGuard ng;
-    QVERIFY(!fusedStepApplies(encoder, like, 2, false));  // dropout active
+    QVERIFY(!fusedStepApplies(encoder, like, false));  // dropout active
   }
 
   void streamsAreIsolated() {
