@@ -286,6 +286,20 @@ void fusedReasoningStepInPlace(SasrecEncoderImpl& encoder, FusedWeights& weights
     const int64_t sb = kCtx.stride(0), sh = kCtx.stride(1), sw = kCtx.stride(2);
     const float* kItems = kCtx.data_ptr<float>();
     const float* vItems = vCtx.data_ptr<float>();
+    // Batch row b's M streams: keeps their new keys/values for later steps and adds their
+    // attention outputs to att [M, d]; qkv [M, 3d] holds the streams' projections.
+    auto attendRow = [&](int64_t b, const float* qkv, float* att, float* scores) {
+      for (int64_t m = 0; m < M; ++m) {
+        const int64_t row = b * M + m;
+        const float* qm = qkv + m * 3 * d;
+        std::copy(qm + d, qm + 2 * d, kNew + row * d);
+        std::copy(qm + 2 * d, qm + 3 * d, vNew + row * d);
+        // Per head: the row's cached item keys, then this stream's own tokens 1..t.
+        for (int64_t h = 0; h < H; ++h)
+          attendOne(qm + h * dh, kItems + b * sb + h * sh, vItems + b * sb + h * sh, sw, biasp + b * W, W,
+                    kOwn.data(), vOwn.data(), row * d + h * dh, t, dh, scale, scores, att + m * d + h * dh);
+      }
+    };
     if (B * M > kFusedStepMaxRows) {
       // Larger batches: the same step with the four products as BLAS GEMMs over all B·M rows
       // (OpenBLAS's threads), attention and the element-wise parts in the loops below.
@@ -303,17 +317,7 @@ void fusedReasoningStepInPlace(SasrecEncoderImpl& encoder, FusedWeights& weights
       float* attp = att.data_ptr<float>();
       at::parallel_for(0, B, 16, [&](int64_t b0, int64_t b1) {
         std::vector<float> scores(static_cast<size_t>(W + t));
-        for (int64_t b = b0; b < b1; ++b)
-          for (int64_t m = 0; m < M; ++m) {
-            const int64_t row = b * M + m;
-            const float* qm = qkvp + row * 3 * d;
-            std::copy(qm + d, qm + 2 * d, kNew + row * d);
-            std::copy(qm + 2 * d, qm + 3 * d, vNew + row * d);
-            for (int64_t h = 0; h < H; ++h)
-              attendOne(qm + h * dh, kItems + b * sb + h * sh, vItems + b * sb + h * sh, sw, biasp + b * W, W,
-                        kOwn.data(), vOwn.data(), row * d + h * dh, t, dh, scale, scores.data(),
-                        attp + row * d + h * dh);
-          }
+        for (int64_t b = b0; b < b1; ++b) attendRow(b, qkvp + b * M * 3 * d, attp + b * M * d, scores.data());
       });
       X.add_(torch::addmm(layer.attn->outProj->bias, att, packed[i].out));
       if (!w.preNorm) layerNorm(xp, w.ln1w, w.ln1b, R, d, w.eps1);
@@ -342,16 +346,7 @@ void fusedReasoningStepInPlace(SasrecEncoderImpl& encoder, FusedWeights& weights
         if (w.preNorm) layerNorm(in, w.ln1w, w.ln1b, M, d, w.eps1);
         affine(w.wqkv, w.bqkv, in, qkv, M, 3 * d, d);
         std::fill(att, att + M * d, 0.0f);
-        for (int64_t m = 0; m < M; ++m) {
-          const int64_t row = b * M + m;
-          const float* qm = qkv + m * 3 * d;
-          std::copy(qm + d, qm + 2 * d, kNew + row * d);
-          std::copy(qm + 2 * d, qm + 3 * d, vNew + row * d);
-          // Per head: the row's cached item keys, then this stream's own tokens 1..t.
-          for (int64_t h = 0; h < H; ++h)
-            attendOne(qm + h * dh, kItems + b * sb + h * sh, vItems + b * sb + h * sh, sw, biasp + b * W, W,
-                      kOwn.data(), vOwn.data(), row * d + h * dh, t, dh, scale, scores, att + m * d + h * dh);
-        }
+        attendRow(b, qkv, att, scores);
         affine(w.wo, w.bo, att, proj, M, d, d);
         // Attention residual (post-LN: LN1(x + a); pre-LN: x + a), then the feed-forward half.
         for (int64_t k = 0; k < M * d; ++k) xb[k] += proj[k];
