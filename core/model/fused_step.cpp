@@ -302,7 +302,8 @@ void fusedReasoningStepInPlace(SasrecEncoderImpl& encoder, FusedWeights& weights
     };
     if (B * M > kFusedStepMaxRows) {
       // Larger batches: the same step with the four products as BLAS GEMMs over all B·M rows
-      // (OpenBLAS's threads), attention and the element-wise parts in the loops below.
+      // (OpenBLAS's threads); attention, LayerNorm, GELU and the residuals in the same loops as
+      // the per-row variant below.
       auto& layer = *encoder.layers->ptr<TransformerLayerImpl>(i);
       const int64_t R = B * M;
       auto X = torch::from_blob(xp, {R, d}, torch::TensorOptions().dtype(torch::kFloat));  // updated in place

@@ -100,11 +100,11 @@ ItemContext CachedTransformer::encode(const torch::Tensor& items, int positionOf
       k = qkv[1];
       v = qkv[2];
     }
-    // Laid out [B,h,W,dh] contiguously once here: every reasoning step, stream and view reads
-    // them, and the small-matrix kernels would otherwise copy them on each read (at batch 2048,
-    // max_len 50, 26 MB a copy; four reads per layer in a PLR training step). Batches the fused
-    // step can serve keep the strided views: it reads them in place, and the copies would be a
-    // noticeable share of a one-request latency.
+    // Laid out [B,h,W,dh] contiguously once here: the encoder's own attention, every reasoning
+    // step, stream and view read them, and the small-matrix kernels would otherwise copy them on
+    // each read (at batch 2048, max_len 50, 26 MB a copy; four reads per layer in a PLR training
+    // step). Batches of up to kFusedStepMaxRows rows keep the strided views: the fused step reads
+    // them in place, and the copies would be a noticeable share of a one-request latency.
     const bool copy = items.size(0) > kFusedStepMaxRows;
     auto kh = splitHeads(k, mha.heads()), vh = splitHeads(v, mha.heads());
     if (copy) {
