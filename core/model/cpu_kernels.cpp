@@ -7,17 +7,8 @@
 namespace rr {
 namespace {
 
-// Compiled for AVX-512, AVX2+FMA and baseline x86-64, picked at load time (GCC).
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-#define RR_ELEMENTWISE __attribute__((target_clones("avx512f", "avx2,fma", "default"), optimize("O3", "fast-math")))
-#elif defined(__GNUC__) && !defined(__clang__)
-#define RR_ELEMENTWISE __attribute__((optimize("O3", "fast-math")))
-#else
-#define RR_ELEMENTWISE
-#endif
-
 /// erf(u) = 1 − (1 + a₁u + … + a₆u⁶)^−16 for u ≥ 0, odd in u: no calls, so the loop vectorises.
-RR_ELEMENTWISE void geluKernel(float* x, int64_t n) {
+RR_CPU_KERNEL void geluKernel(float* x, int64_t n) {
   constexpr float a1 = 0.0705230784f, a2 = 0.0422820123f, a3 = 0.0092705272f, a4 = 0.0001520143f,
                   a5 = 0.0002765672f, a6 = 0.0000430638f;
   for (int64_t k = 0; k < n; ++k) {

@@ -6,6 +6,21 @@
 
 #include <cstdint>
 
+// RR_CPU_KERNEL marks a hot loop: with GCC on x86-64 it is compiled for AVX-512, AVX2+FMA and
+// baseline x86-64 and picked at load time (function multi-versioning; RR_CPU_FMV is 1 there).
+// Reassociation (fast-math) lets the loops vectorise; each version sums in one fixed order, so
+// results are deterministic on a given machine.
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define RR_CPU_FMV 1
+#define RR_CPU_KERNEL __attribute__((target_clones("avx512f", "avx2,fma", "default"), optimize("O3", "fast-math")))
+#elif defined(__GNUC__) && !defined(__clang__)
+#define RR_CPU_FMV 0
+#define RR_CPU_KERNEL __attribute__((optimize("O3", "fast-math")))
+#else
+#define RR_CPU_FMV 0
+#define RR_CPU_KERNEL
+#endif
+
 namespace rr {
 
 /// GELU, exact form (torch::gelu's default), in place on n floats: x·Φ(x) = x·(1 + erf(x/√2))/2,

@@ -11,21 +11,6 @@
 #include <cstring>
 #include <vector>
 
-// The hot loops are compiled for AVX-512, AVX2+FMA and baseline x86-64, picked at load time
-// (GCC function multi-versioning). Reassociation (fast-math) lets the dot products vectorise;
-// each version sums in one fixed order, so results are deterministic on a given machine.
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-#define RR_FMV 1
-#define RR_KERNEL __attribute__((target_clones("avx512f", "avx2,fma", "default"), optimize("O3", "fast-math")))
-#elif defined(__GNUC__) && !defined(__clang__)
-#define RR_KERNEL __attribute__((optimize("O3", "fast-math")))
-#else
-#define RR_KERNEL
-#endif
-#ifndef RR_FMV
-#define RR_FMV 0
-#endif
-
 namespace rr {
 namespace {
 
@@ -92,7 +77,7 @@ __attribute__((always_inline)) inline void affineWith(const float* Wt, const flo
   if (r < rows) affineRows<Vec, 1>(Wt, b, x + r * in, y + r * out, out, in);
 }
 
-#if RR_FMV
+#if RR_CPU_FMV
 // One version per target (GCC function multi-versioning on the target attribute), each with
 // its own vector width; the loader picks the best the CPU supports.
 __attribute__((target("avx512f"), optimize("O3", "fast-math"))) void affine(const float* Wt, const float* b,
@@ -111,8 +96,8 @@ __attribute__((target("default"), optimize("O3", "fast-math"))) void affine(cons
   affineWith<Vec4>(Wt, b, x, y, rows, out, in);
 }
 #else
-RR_KERNEL void affine(const float* Wt, const float* b, const float* x, float* y, int64_t rows, int64_t out,
-                      int64_t in) {
+RR_CPU_KERNEL void affine(const float* Wt, const float* b, const float* x, float* y, int64_t rows,
+                          int64_t out, int64_t in) {
   affineWith<Vec4>(Wt, b, x, y, rows, out, in);
 }
 #endif
@@ -120,9 +105,9 @@ RR_KERNEL void affine(const float* Wt, const float* b, const float* x, float* y,
 /// Attention of one query q [dh] (one stream, one head) over W cached item keys/values (row j
 /// at keys/values + j·rowStride, additive key bias [W]) and the stream's own t tokens
 /// (kOwn[s] + offset, unmasked); adds softmax · values to out [dh]. scores: W + t floats.
-RR_KERNEL void attendOne(const float* q, const float* keys, const float* values, int64_t rowStride,
-                         const float* bias, int64_t W, const float* const* kOwn, const float* const* vOwn,
-                         int64_t offset, int64_t t, int64_t dh, float scale, float* scores, float* out) {
+RR_CPU_KERNEL void attendOne(const float* q, const float* keys, const float* values, int64_t rowStride,
+                             const float* bias, int64_t W, const float* const* kOwn, const float* const* vOwn,
+                             int64_t offset, int64_t t, int64_t dh, float scale, float* scores, float* out) {
   for (int64_t j = 0; j < W; ++j) {
     const float* k = keys + j * rowStride;
     float dotp = 0;
@@ -153,7 +138,7 @@ RR_KERNEL void attendOne(const float* q, const float* keys, const float* values,
 }
 
 /// LayerNorm of `rows` rows of n values in place (biased variance, as torch::layer_norm).
-RR_KERNEL void layerNorm(float* x, const float* w, const float* b, int64_t rows, int64_t n, float eps) {
+RR_CPU_KERNEL void layerNorm(float* x, const float* w, const float* b, int64_t rows, int64_t n, float eps) {
   for (int64_t r = 0; r < rows; ++r, x += n) {
     float mean = 0, var = 0;
     for (int64_t k = 0; k < n; ++k) mean += x[k];
@@ -307,11 +292,12 @@ void fusedReasoningStepInPlace(SasrecEncoderImpl& encoder, FusedWeights& weights
       auto& layer = *encoder.layers->ptr<TransformerLayerImpl>(i);
       const int64_t R = B * M;
       auto X = torch::from_blob(xp, {R, d}, torch::TensorOptions().dtype(torch::kFloat));  // updated in place
-      auto in = X;
-      if (w.preNorm) {
-        in = X.clone();
-        layerNorm(in.data_ptr<float>(), w.ln1w, w.ln1b, R, d, w.eps1);
-      }
+      auto normalised = [&](const float* gain, const float* shift, float eps) {  // pre-LN inputs
+        auto c = X.clone();
+        layerNorm(c.data_ptr<float>(), gain, shift, R, d, eps);
+        return c;
+      };
+      auto in = w.preNorm ? normalised(w.ln1w, w.ln1b, w.eps1) : X;
       const auto qkv = torch::addmm(layer.attn->inProj->bias, in, packed[i].qkv);  // [R, 3d]
       auto att = torch::zeros({R, d}, X.options());
       const float* qkvp = qkv.data_ptr<float>();
@@ -322,11 +308,7 @@ void fusedReasoningStepInPlace(SasrecEncoderImpl& encoder, FusedWeights& weights
       });
       X.add_(torch::addmm(layer.attn->outProj->bias, att, packed[i].out));
       if (!w.preNorm) layerNorm(xp, w.ln1w, w.ln1b, R, d, w.eps1);
-      in = X;
-      if (w.preNorm) {
-        in = X.clone();
-        layerNorm(in.data_ptr<float>(), w.ln2w, w.ln2b, R, d, w.eps2);
-      }
+      in = w.preNorm ? normalised(w.ln2w, w.ln2b, w.eps2) : X;
       const auto hid = geluOfFresh(torch::addmm(layer.ff1->bias, in, packed[i].ff1));  // [R, F]
       X.add_(torch::addmm(layer.ff2->bias, hid, packed[i].ff2));
       if (!w.preNorm) layerNorm(xp, w.ln2w, w.ln2b, R, d, w.eps2);
