@@ -15,6 +15,7 @@
 #include <sys/mman.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <cstring>
 #include <deque>
@@ -284,12 +285,30 @@ ThreadSplit defaultSplit(int totalThreads) {
   return s;
 }
 
+namespace {
+std::atomic<int> gSplitTorch{0}, gSplitBlas{0};
+}  // namespace
+
 ThreadSplit applySplit(ThreadSplit split) {
   split.torch = std::max(1, split.torch);
   split.blas = std::max(1, split.blas);
   at::set_num_threads(split.torch);
   if (auto fn = openBlasSetter()) fn(split.blas);
+  gSplitTorch.store(split.torch);
+  gSplitBlas.store(split.blas);
   return split;
+}
+
+ThreadSplit currentSplit() { return {gSplitTorch.load(), gSplitBlas.load()}; }
+
+int setBlasThreads(int threads) {
+  using OpenBlasGetThreads = int (*)();
+  static auto get = reinterpret_cast<OpenBlasGetThreads>(dlsym(RTLD_DEFAULT, "openblas_get_num_threads"));
+  auto set = openBlasSetter();
+  if (!set) return 0;
+  const int previous = get ? get() : 0;
+  set(std::max(1, threads));
+  return previous;
 }
 
 ThreadSplit applyThreads(int totalThreads) { return applySplit(defaultSplit(totalThreads)); }

@@ -58,6 +58,14 @@ ThreadSplit defaultSplit(int totalThreads);
 ThreadSplit applyThreads(int totalThreads);
 ThreadSplit applySplit(ThreadSplit split);
 
+/// The split most recently applied ({0, 0} before the first applySplit).
+ThreadSplit currentSplit();
+
+/// \brief Sets OpenBLAS's pool alone and returns its previous size (0, doing nothing, without
+/// OpenBLAS). currentSplit() is unchanged: for code that runs threads of its own for a while
+/// and then puts the previous size back.
+int setBlasThreads(int threads);
+
 /// Whether the loaded BLAS exposes openblas_set_num_threads.
 bool blasThreadsControllable();
 

@@ -1,11 +1,16 @@
 #include "core/eval/evaluator.h"
 
 #include "core/errors.h"
+#include "core/runtime.h"
 
 #include <ATen/Parallel.h>
 
 #include <QElapsedTimer>
+#include <atomic>
+#include <exception>
 #include <limits>
+#include <mutex>
+#include <thread>
 
 namespace rr {
 
@@ -78,13 +83,31 @@ torch::Tensor FullRankingEvaluator::ranksFromScores(torch::Tensor scores, const 
 std::vector<std::vector<int32_t>> FullRankingEvaluator::ranksForCandidates(
     const std::function<torch::Tensor(const Batch&)>& represent, const torch::Tensor& table,
     const std::vector<EvalCase>& cases, const EvalProgress& progress) const {
-  torch::NoGradGuard ng;
+  // Callers' represent functions may keep state between batches (the oracle's candidate
+  // pairs), so they run one batch at a time.
+  return rankBatches(represent, table, cases, progress, 1);
+}
+
+int FullRankingEvaluator::workersFor(torch::Device device) const {
+  if (!device.is_cpu()) return 1;
+  if (options_.workers > 0) return options_.workers;
+  const QByteArray env = qgetenv("RR_EVAL_WORKERS");
+  if (!env.isEmpty() && env.toInt() > 0) return env.toInt();
+  const runtime::ThreadSplit split = runtime::currentSplit();
+  return split.torch == 1 && split.blas > 1 && runtime::blasThreadsControllable() ? split.blas : 1;
+}
+
+std::vector<std::vector<int32_t>> FullRankingEvaluator::rankBatches(
+    const std::function<torch::Tensor(const Batch&)>& represent, const torch::Tensor& table,
+    const std::vector<EvalCase>& cases, const EvalProgress& progress, int workers) const {
   std::vector<int> lengths(cases.size());
   for (size_t i = 0; i < cases.size(); ++i) lengths[i] = builder_.caseLength(cases[i]);
-  std::vector<std::vector<int32_t>> ranks;
-  int64_t done = 0;
+  const std::vector<std::vector<int64_t>> batches = evalBatches(lengths, options_.batchSize);
+  const int64_t total = static_cast<int64_t>(cases.size());
   const auto tableT = table.t();
-  for (const auto& rows : evalBatches(lengths, options_.batchSize)) {
+
+  // One batch's ranks, [C][row in batch].
+  auto rankBatch = [&](const std::vector<int64_t>& rows) {
     Batch batch = builder_.evalBatch(cases, rows).to(device_);
     torch::Tensor mr, mi;
     if (options_.historyMask == HistoryMask::ExcludeSeen) {
@@ -94,16 +117,63 @@ std::vector<std::vector<int32_t>> FullRankingEvaluator::ranksForCandidates(
     }
     auto reps = represent(batch);  // [B,C,d]
     if (reps.dim() == 2) reps = reps.unsqueeze(1);
-    const int64_t C = reps.size(1);
-    if (ranks.empty()) ranks.assign(static_cast<size_t>(C), std::vector<int32_t>(cases.size(), 0));
-    for (int64_t c = 0; c < C; ++c) {
-      auto scores = torch::mm(reps.select(1, c).contiguous(), tableT);
-      auto r = ranksFromScores(scores, batch.target, mr, mi).to(torch::kCPU).to(torch::kInt);
-      const int32_t* rp = r.data_ptr<int32_t>();
-      for (size_t b = 0; b < rows.size(); ++b) ranks[static_cast<size_t>(c)][static_cast<size_t>(rows[b])] = rp[b];
+    std::vector<std::vector<int32_t>> out(static_cast<size_t>(reps.size(1)));
+    for (size_t c = 0; c < out.size(); ++c) {
+      auto scores = torch::mm(reps.select(1, static_cast<int64_t>(c)).contiguous(), tableT);
+      auto r = ranksFromScores(scores, batch.target, mr, mi).to(torch::kCPU).to(torch::kInt).contiguous();
+      out[c].assign(r.data_ptr<int32_t>(), r.data_ptr<int32_t>() + r.numel());
     }
-    done += static_cast<int64_t>(rows.size());
-    if (progress) progress(done, static_cast<int64_t>(cases.size()));
+    return out;
+  };
+
+  std::vector<std::vector<std::vector<int32_t>>> perBatch(batches.size());
+  workers = std::max(1, std::min(workers, static_cast<int>(batches.size())));
+  if (workers == 1) {
+    torch::NoGradGuard ng;
+    int64_t done = 0;
+    for (size_t i = 0; i < batches.size(); ++i) {
+      perBatch[i] = rankBatch(batches[i]);
+      done += static_cast<int64_t>(batches[i].size());
+      if (progress) progress(done, total);
+    }
+  } else {
+    // Workers claim batches in order; this thread is one of them and alone reports progress
+    // (the callback may throw CancelledError: the others then stop after their batch).
+    std::atomic<size_t> next{0};
+    std::atomic<int64_t> done{0};
+    std::atomic<bool> stop{false};
+    std::mutex failureMutex;
+    std::exception_ptr failure;
+    auto work = [&](bool reports) {
+      try {
+        torch::NoGradGuard ng;
+        for (size_t i = next++; i < batches.size() && !stop.load(); i = next++) {
+          perBatch[i] = rankBatch(batches[i]);
+          done += static_cast<int64_t>(batches[i].size());
+          if (reports && progress) progress(done.load(), total);
+        }
+      } catch (...) {
+        std::lock_guard<std::mutex> lock(failureMutex);
+        if (!failure) failure = std::current_exception();
+        stop.store(true);
+      }
+    };
+    const int blasBefore = runtime::setBlasThreads(1);
+    std::vector<std::thread> others;
+    for (int w = 1; w < workers; ++w) others.emplace_back(work, false);
+    work(true);
+    for (auto& t : others) t.join();
+    if (blasBefore > 0) runtime::setBlasThreads(blasBefore);
+    if (failure) std::rethrow_exception(failure);
+    if (progress) progress(total, total);
+  }
+
+  std::vector<std::vector<int32_t>> ranks;
+  for (size_t i = 0; i < batches.size(); ++i) {
+    if (ranks.empty()) ranks.assign(perBatch[i].size(), std::vector<int32_t>(cases.size(), 0));
+    for (size_t c = 0; c < ranks.size(); ++c)
+      for (size_t b = 0; b < batches[i].size(); ++b)
+        ranks[c][static_cast<size_t>(batches[i][b])] = perBatch[i][c][b];
   }
   return ranks;
 }
@@ -118,7 +188,8 @@ EvalResult FullRankingEvaluator::evaluate(RecommenderImpl& model, const std::vec
   try {
     torch::NoGradGuard ng;
     auto table = model.itemTable();
-    auto all = ranksForCandidates([&](const Batch& b) { return model.represent(b); }, table, cases, progress);
+    auto all = rankBatches([&](const Batch& b) { return model.represent(b); }, table, cases, progress,
+                           workersFor(device_));
     result.ranks = all.empty() ? std::vector<int32_t>() : std::move(all[0]);
   } catch (...) {
     model.train(wasTraining);

@@ -22,6 +22,10 @@ struct EvalOptions {
   HistoryMask historyMask = HistoryMask::None;
   int batchSize = 1024;
   QVector<int> ks{5, 10, 20, 50};
+  /// Batches ranked at once by evaluate() on the CPU, each on its own thread with one BLAS
+  /// thread. 0 = auto: the applied thread split's OpenBLAS count when LibTorch's own pool is 1
+  /// (RR_EVAL_WORKERS=n in the environment overrides it); 1 = one batch at a time.
+  int workers = 0;
   static EvalOptions fromConfig(const RunConfig& cfg);
 };
 
@@ -39,6 +43,11 @@ using EvalProgress = std::function<void(int64_t, int64_t)>;
 /// ties count against the target (a constant scorer gets the worst rank, not the best);
 /// non-finite scores throw RunError. Batches are grouped by history length so padding is
 /// trimmed. Deterministic for a fixed model and thread count.
+///
+/// On the CPU, evaluate() ranks several batches at once (EvalOptions::workers), each worker
+/// with single-threaded BLAS: with the default split (LibTorch 1 thread, OpenBLAS all cores) the
+/// attention, LayerNorm, GELU and rank counting otherwise run on one core while OpenBLAS's other
+/// threads wait. Each case's rank is the same either way (the batches do not change).
 class FullRankingEvaluator {
  public:
   FullRankingEvaluator(const BatchBuilder& builder, EvalOptions options, torch::Device device);
@@ -62,7 +71,14 @@ class FullRankingEvaluator {
 
   const EvalOptions& options() const { return options_; }
 
+  /// The number of batches evaluate() ranks at once on `device` (see EvalOptions::workers).
+  int workersFor(torch::Device device) const;
+
  private:
+  std::vector<std::vector<int32_t>> rankBatches(const std::function<torch::Tensor(const Batch&)>& represent,
+                                                const torch::Tensor& table, const std::vector<EvalCase>& cases,
+                                                const EvalProgress& progress, int workers) const;
+
   const BatchBuilder& builder_;
   EvalOptions options_;
   torch::Device device_;
