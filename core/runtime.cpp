@@ -301,12 +301,16 @@ ThreadSplit applySplit(ThreadSplit split) {
 
 ThreadSplit currentSplit() { return {gSplitTorch.load(), gSplitBlas.load()}; }
 
-int setBlasThreads(int threads) {
+int blasThreads() {
   using OpenBlasGetThreads = int (*)();
   static auto get = reinterpret_cast<OpenBlasGetThreads>(dlsym(RTLD_DEFAULT, "openblas_get_num_threads"));
+  return get && openBlasSetter() ? get() : 0;
+}
+
+int setBlasThreads(int threads) {
   auto set = openBlasSetter();
   if (!set) return 0;
-  const int previous = get ? get() : 0;
+  const int previous = blasThreads();
   set(std::max(1, threads));
   return previous;
 }

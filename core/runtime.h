@@ -65,6 +65,8 @@ ThreadSplit currentSplit();
 /// OpenBLAS). currentSplit() is unchanged: for code that runs threads of its own for a while
 /// and then puts the previous size back.
 int setBlasThreads(int threads);
+/// OpenBLAS's pool size now (0 when the BLAS is not OpenBLAS).
+int blasThreads();
 
 /// Whether the loaded BLAS exposes openblas_set_num_threads.
 bool blasThreadsControllable();

@@ -1,6 +1,7 @@
 #include "core/eval/evaluator.h"
 
 #include "core/errors.h"
+#include "core/eval/fused_ranking.h"
 #include "core/runtime.h"
 
 #include <ATen/Parallel.h>
@@ -119,8 +120,14 @@ std::vector<std::vector<int32_t>> FullRankingEvaluator::rankBatches(
     if (reps.dim() == 2) reps = reps.unsqueeze(1);
     std::vector<std::vector<int32_t>> out(static_cast<size_t>(reps.size(1)));
     for (size_t c = 0; c < out.size(); ++c) {
-      auto scores = torch::mm(reps.select(1, static_cast<int64_t>(c)).contiguous(), tableT);
-      auto r = ranksFromScores(scores, batch.target, mr, mi).to(torch::kCPU).to(torch::kInt).contiguous();
+      const auto rc = reps.select(1, static_cast<int64_t>(c)).contiguous();
+      // With one BLAS thread (each worker's), scoring and counting in registers beats the GEMM.
+      const bool fused = fusedRankingApplies(rc, table) && runtime::blasThreads() == 1;
+      auto r = (fused ? fusedTargetRanks(rc, table, batch.target, mr, mi)
+                      : ranksFromScores(torch::mm(rc, tableT), batch.target, mr, mi))
+                   .to(torch::kCPU)
+                   .to(torch::kInt)
+                   .contiguous();
       out[c].assign(r.data_ptr<int32_t>(), r.data_ptr<int32_t>() + r.numel());
     }
     return out;

@@ -4,10 +4,13 @@
 #include "core/data/synthetic.h"
 #include "core/errors.h"
 #include "core/eval/evaluator.h"
+#include "core/eval/fused_ranking.h"
 #include "core/runtime.h"
 #include "test_main.h"
 
+#include <array>
 #include <atomic>
+#include <set>
 
 using namespace rr;
 
@@ -31,6 +34,37 @@ struct Tiny {
       cases.push_back({u, static_cast<int32_t>(data.sequences[u].size() - 1)});
   }
 };
+
+/// Ranks from exact scores (double precision): items 1..N at least the target's, minus itself,
+/// masked pairs excluded.
+std::vector<int64_t> referenceRanks(const torch::Tensor& reps, const torch::Tensor& table, const torch::Tensor& target,
+                                    const torch::Tensor& maskRows = {}, const torch::Tensor& maskItems = {}) {
+  auto s = torch::mm(reps.to(torch::kDouble), table.to(torch::kDouble).t());
+  std::vector<int64_t> out;
+  for (int64_t b = 0; b < reps.size(0); ++b) {
+    const int64_t t = target[b].item<int64_t>();
+    std::set<int64_t> masked;
+    for (int64_t i = 0; maskRows.defined() && i < maskRows.numel(); ++i)
+      if (maskRows[i].item<int64_t>() == b && maskItems[i].item<int64_t>() != t) masked.insert(maskItems[i].item<int64_t>());
+    int64_t n = 0;
+    for (int64_t j = 1; j < table.size(0); ++j)
+      n += !masked.count(j) && s[b][j].item<double>() >= s[b][t].item<double>() ? 1 : 0;
+    out.push_back(n - 1);
+  }
+  return out;
+}
+
+std::vector<int64_t> toVector(const torch::Tensor& t) {
+  auto c = t.contiguous();
+  return std::vector<int64_t>(c.data_ptr<int64_t>(), c.data_ptr<int64_t>() + c.numel());
+}
+
+std::vector<RankingIsa> supportedIsas() {
+  std::vector<RankingIsa> out;
+  for (RankingIsa isa : {RankingIsa::Auto, RankingIsa::Avx512, RankingIsa::Avx2, RankingIsa::Baseline})
+    if (rankingIsaSupported(isa)) out.push_back(isa);
+  return out;
+}
 
 EvalOptions batchesOf(int size, int workers) {
   EvalOptions o;
@@ -78,6 +112,85 @@ class EvaluatorTest : public QObject {
       thrown = e.message().contains("non-finite");
     }
     QVERIFY(thrown);
+  }
+
+  void fusedRanksMatchExactScores() {
+    // Gaussian data of every remainder: users per tile, items per panel, dimensions.
+    torch::manual_seed(7);
+    const std::vector<std::array<int64_t, 3>> shapes{{1, 1, 1}, {7, 33, 17}, {13, 100, 64}, {50, 1000, 64}, {6, 64, 3}};
+    for (const auto& [B, N, d] : shapes) {
+      const auto reps = torch::randn({B, d}), table = torch::randn({N + 1, d});
+      const auto target = torch::randint(1, N + 1, {B}, torch::kLong);
+      const auto expected = referenceRanks(reps, table, target);
+      for (RankingIsa isa : supportedIsas())
+        QCOMPARE(toVector(fusedTargetRanks(reps, table, target, {}, {}, isa)), expected);
+      // And the BLAS path agrees on data without near-ties.
+      QCOMPARE(toVector(FullRankingEvaluator::ranksFromScores(torch::mm(reps, table.t()), target)), expected);
+    }
+  }
+
+  void fusedRanksCountTiesAgainstTheTarget() {
+    // Small integers: every score is exact, so ties are real ties, in any summation order.
+    torch::manual_seed(8);
+    const int64_t B = 20, N = 77, d = 5;
+    const auto reps = torch::randint(-2, 3, {B, d}).to(torch::kFloat);
+    auto table = torch::randint(-2, 3, {N + 1, d}).to(torch::kFloat);
+    table[9] = table[4];  // a duplicate of some target rows
+    auto target = torch::randint(1, N + 1, {B}, torch::kLong);
+    target[0] = 4;
+    const auto expected = referenceRanks(reps, table, target);
+    QVERIFY(expected[0] >= 1);  // item 9 ties with target 4 and counts against it
+    for (RankingIsa isa : supportedIsas())
+      QCOMPARE(toVector(fusedTargetRanks(reps, table, target, {}, {}, isa)), expected);
+    // A constant table: every item ties, the worst rank N-1 for all.
+    const auto flat = fusedTargetRanks(reps, torch::ones({N + 1, d}), target);
+    QCOMPARE(flat.min().item<int64_t>(), N - 1);
+    QCOMPARE(flat.max().item<int64_t>(), N - 1);
+  }
+
+  void fusedRanksHonourTheHistoryMask() {
+    torch::manual_seed(9);
+    const int64_t B = 9, N = 40, d = 4;
+    const auto reps = torch::randint(-2, 3, {B, d}).to(torch::kFloat);
+    const auto table = torch::randint(-2, 3, {N + 1, d}).to(torch::kFloat);
+    const auto target = torch::randint(1, N + 1, {B}, torch::kLong);
+    // Repeats, the target itself and more than a panel's worth of items for one row.
+    std::vector<int64_t> rows, items;
+    for (int64_t b = 0; b < B; ++b)
+      for (int64_t i = 0; i < 5; ++i) rows.push_back(b), items.push_back(1 + (b * 7 + i * 3) % N);
+    rows.push_back(2), items.push_back(target[2].item<int64_t>());
+    rows.push_back(3), items.push_back(items[15]);
+    for (int64_t j = 1; j <= N; ++j) rows.push_back(5), items.push_back(j);
+    const auto mr = torch::tensor(rows, torch::kLong), mi = torch::tensor(items, torch::kLong);
+    const auto expected = referenceRanks(reps, table, target, mr, mi);
+    QCOMPARE(expected[5], int64_t{0});  // every other item masked
+    for (RankingIsa isa : supportedIsas())
+      QCOMPARE(toVector(fusedTargetRanks(reps, table, target, mr, mi, isa)), expected);
+    QCOMPARE(toVector(FullRankingEvaluator::ranksFromScores(torch::mm(reps, table.t()), target, mr, mi)), expected);
+  }
+
+  void fusedRanksRejectBadTargets() {
+    auto table = torch::randn({11, 4});
+    auto reps = torch::randn({3, 4});
+    auto expectRunError = [&](const torch::Tensor& r, const torch::Tensor& t, const QString& words) {
+      try {
+        fusedTargetRanks(r, table, t);
+      } catch (const RunError& e) {
+        return e.message().contains(words);
+      }
+      return false;
+    };
+    QVERIFY(expectRunError(reps, torch::tensor({1, 11, 2}, torch::kLong), "not an item"));
+    QVERIFY(expectRunError(reps, torch::tensor({1, 0, 2}, torch::kLong), "not an item"));
+    auto nanRep = reps.clone();
+    nanRep[1][2] = std::nanf("");
+    QVERIFY(expectRunError(nanRep, torch::tensor({1, 5, 2}, torch::kLong), "non-finite"));
+    // A non-finite score elsewhere is never counted, as in ranksFromScores.
+    auto nanItem = table.clone();
+    nanItem[7][0] = std::nanf("");
+    const auto target = torch::tensor({1, 5, 2}, torch::kLong);
+    QCOMPARE(toVector(fusedTargetRanks(reps, nanItem, target)),
+             toVector(FullRankingEvaluator::ranksFromScores(torch::mm(reps, nanItem.t()), target)));
   }
 
   void concurrentBatchesRankLikeOneAtATime() {
