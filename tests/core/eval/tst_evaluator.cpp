@@ -195,7 +195,7 @@ class EvaluatorTest : public QObject {
 
   void concurrentBatchesRankLikeOneAtATime() {
     const int blas = runtime::setBlasThreads(1);  // the workers' BLAS, for the serial run too
-    for (const char* preset : {"sasrec", "plr-fast", "rearec-prl", "gru4rec", "bert4rec"}) {
+    for (const char* preset : {"sasrec", "bert4rec", "gru4rec", "fmlprec", "rearec-erl", "rearec-prl", "plr-fast", "lares", "hybrid"}) {
       for (HistoryMask mask : {HistoryMask::None, HistoryMask::ExcludeSeen}) {
         Tiny t{QString::fromLatin1(preset)};
         t.model->train();
