@@ -8,6 +8,7 @@
 
 #include <QElapsedTimer>
 #include <atomic>
+#include <chrono>
 #include <exception>
 #include <limits>
 #include <mutex>
@@ -144,20 +145,28 @@ std::vector<std::vector<int32_t>> FullRankingEvaluator::rankBatches(
       if (progress) progress(done, total);
     }
   } else {
-    // Workers claim batches in order; this thread is one of them and alone reports progress
-    // (the callback may throw CancelledError: the others then stop after their batch).
+    // Workers claim batches in order; this thread is one of them and alone reports progress.
+    // The callback may block (a paused job) or throw CancelledError: the others finish the
+    // batch they hold and claim no other until it returns, or stop.
     std::atomic<size_t> next{0};
     std::atomic<int64_t> done{0};
-    std::atomic<bool> stop{false};
+    std::atomic<bool> stop{false}, reporting{false};
     std::mutex failureMutex;
     std::exception_ptr failure;
     auto work = [&](bool reports) {
       try {
         torch::NoGradGuard ng;
-        for (size_t i = next++; i < batches.size() && !stop.load(); i = next++) {
+        for (;;) {
+          while (!reports && reporting.load() && !stop.load()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+          const size_t i = next++;
+          if (i >= batches.size() || stop.load()) break;
           perBatch[i] = rankBatch(batches[i]);
           done += static_cast<int64_t>(batches[i].size());
-          if (reports && progress) progress(done.load(), total);
+          if (reports && progress) {
+            reporting.store(true);
+            progress(done.load(), total);
+            reporting.store(false);
+          }
         }
       } catch (...) {
         std::lock_guard<std::mutex> lock(failureMutex);

@@ -47,7 +47,8 @@ using EvalProgress = std::function<void(int64_t, int64_t)>;
 /// On the CPU, evaluate() ranks several batches at once (EvalOptions::workers), each worker
 /// with single-threaded BLAS: with the default split (LibTorch 1 thread, OpenBLAS all cores) the
 /// attention, LayerNorm, GELU and rank counting otherwise run on one core while OpenBLAS's other
-/// threads wait. Each case's rank is the same either way (the batches do not change).
+/// threads wait. The batches are the same either way, but the workers score without the BLAS
+/// (fused_ranking.h), so a near-tie's rank can differ from a one-at-a-time run's.
 class FullRankingEvaluator {
  public:
   FullRankingEvaluator(const BatchBuilder& builder, EvalOptions options, torch::Device device);

@@ -10,7 +10,9 @@
 
 #include <array>
 #include <atomic>
+#include <chrono>
 #include <set>
+#include <thread>
 
 using namespace rr;
 
@@ -235,6 +237,20 @@ class EvaluatorTest : public QObject {
     QCOMPARE(calls.load(), 1);
     QVERIFY(t.model->is_training());
     if (blas > 0) QCOMPARE(runtime::setBlasThreads(blas), 3);  // OpenBLAS's pool was put back
+  }
+
+  void aBlockedProgressCallbackHoldsTheOtherWorkers() {
+    // A paused job blocks in the progress callback: the other workers must not run on.
+    Tiny t{"sasrec"};
+    std::vector<int64_t> reported;
+    FullRankingEvaluator(t.builder, batchesOf(4, 2), torch::kCPU).evaluate(*t.model, t.cases, [&](int64_t done, int64_t) {
+      if (reported.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(300));
+      reported.push_back(done);
+    });
+    const int64_t total = static_cast<int64_t>(t.cases.size());
+    QVERIFY(reported.size() >= 3);
+    QVERIFY2(reported[1] < total, "the other worker ranked every batch while the callback blocked");
+    QCOMPARE(reported.back(), total);
   }
 
   void aWorkersErrorReachesTheCaller() {
