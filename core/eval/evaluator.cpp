@@ -122,8 +122,9 @@ std::vector<std::vector<int32_t>> FullRankingEvaluator::rankBatches(
     std::vector<std::vector<int32_t>> out(static_cast<size_t>(reps.size(1)));
     for (size_t c = 0; c < out.size(); ++c) {
       const auto rc = reps.select(1, static_cast<int64_t>(c)).contiguous();
-      // With one BLAS thread (each worker's), scoring and counting in registers beats the GEMM.
-      const bool fused = fusedRankingApplies(rc, table) && runtime::blasThreads() == 1;
+      // On one core (each worker's: one BLAS and one LibTorch thread), scoring and counting in
+      // registers beats the GEMM; with threads to spare the BLAS path uses them.
+      const bool fused = fusedRankingApplies(rc, table) && runtime::blasThreads() == 1 && at::get_num_threads() == 1;
       auto r = (fused ? fusedTargetRanks(rc, table, batch.target, mr, mi)
                       : ranksFromScores(torch::mm(rc, tableT), batch.target, mr, mi))
                    .to(torch::kCPU)

@@ -11,6 +11,7 @@
 #include <array>
 #include <atomic>
 #include <chrono>
+#include <numeric>
 #include <set>
 #include <thread>
 
@@ -196,7 +197,9 @@ class EvaluatorTest : public QObject {
   }
 
   void concurrentBatchesRankLikeOneAtATime() {
-    const int blas = runtime::setBlasThreads(1);  // the workers' BLAS, for the serial run too
+    // One thread in both pools, as each worker has: the serial run then ranks the same way.
+    const runtime::ThreadSplit before = runtime::currentSplit();
+    runtime::applySplit({1, 1});
     for (const char* preset : {"sasrec", "bert4rec", "gru4rec", "fmlprec", "rearec-erl", "rearec-prl", "plr-fast", "lares", "hybrid"}) {
       for (HistoryMask mask : {HistoryMask::None, HistoryMask::ExcludeSeen}) {
         Tiny t{QString::fromLatin1(preset)};
@@ -217,7 +220,32 @@ class EvaluatorTest : public QObject {
         QVERIFY(*std::max_element(a.ranks.begin(), a.ranks.end()) > *std::min_element(a.ranks.begin(), a.ranks.end()));
       }
     }
-    if (blas > 0) runtime::setBlasThreads(blas);
+    runtime::applySplit(before.torch > 0 ? before : runtime::ThreadSplit{1, 1});
+  }
+
+  void evaluationRanksMatchExactScores() {
+    // The evaluator's path (register ranking on one thread, the BLAS otherwise) against exact
+    // scores of the same representations, with and without the history mask.
+    const runtime::ThreadSplit before = runtime::currentSplit();
+    for (runtime::ThreadSplit split : {runtime::ThreadSplit{1, 1}, runtime::ThreadSplit{1, 2}}) {
+      runtime::applySplit(split);
+      for (HistoryMask mask : {HistoryMask::None, HistoryMask::ExcludeSeen}) {
+        Tiny t{"sasrec"};
+        EvalOptions o = batchesOf(6, 1);
+        o.historyMask = mask;
+        const EvalResult e = FullRankingEvaluator(t.builder, o, torch::kCPU).evaluate(*t.model, t.cases);
+        std::vector<int64_t> rows(t.cases.size());
+        std::iota(rows.begin(), rows.end(), 0);
+        torch::NoGradGuard ng;
+        t.model->eval();
+        const Batch all = t.builder.evalBatch(t.cases, rows);
+        torch::Tensor mr, mi;
+        if (mask == HistoryMask::ExcludeSeen) std::tie(mr, mi) = t.builder.historyIndex(t.cases, rows);
+        const auto expected = referenceRanks(t.model->represent(all), t.model->itemTable(), all.target, mr, mi);
+        QCOMPARE(std::vector<int64_t>(e.ranks.begin(), e.ranks.end()), expected);
+      }
+    }
+    runtime::applySplit(before.torch > 0 ? before : runtime::ThreadSplit{1, 1});
   }
 
   void cancellingStopsEveryWorker() {
