@@ -13,8 +13,9 @@ bool rankingIsaSupported(RankingIsa isa);
 
 /// \brief The ranks FullRankingEvaluator::ranksFromScores(mm(reps, table.t()), target, maskRows,
 /// maskItems) gives, computed without materialising the [B, N+1] scores: the item table is
-/// packed into panels of a few dozen items, and each panel's scores for a tile of users stay in
-/// registers, where they are compared with the users' target scores and counted. This saves the
+/// packed into panels of two vectors of items (16 with AVX2), and a panel's scores for a tile of
+/// six users stay in registers, where they are compared with the users' target scores and
+/// counted. This saves the
 /// BLAS's pass that zeroes the output, the scores' write and the rank count's read (~50 MB each
 /// for 1,024 users on Beauty), and runs on the calling thread alone.
 ///
@@ -25,7 +26,7 @@ bool rankingIsaSupported(RankingIsa isa);
 ///
 /// reps [B, d] and table [N+1, d] CPU float32; target [B] int64; maskRows/maskItems int64 pairs
 /// (row in the batch, item) excluded from ranking, the target itself never. Throws RunError for
-/// non-finite target scores. Returns [B] int64.
+/// a target outside 1..N or a non-finite target score. Returns [B] int64.
 torch::Tensor fusedTargetRanks(const torch::Tensor& reps, const torch::Tensor& table, const torch::Tensor& target,
                                const torch::Tensor& maskRows = {}, const torch::Tensor& maskItems = {},
                                RankingIsa isa = RankingIsa::Auto);
