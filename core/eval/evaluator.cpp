@@ -12,6 +12,7 @@
 #include <exception>
 #include <limits>
 #include <mutex>
+#include <optional>
 #include <thread>
 
 namespace rr {
@@ -107,6 +108,13 @@ std::vector<std::vector<int32_t>> FullRankingEvaluator::rankBatches(
   const std::vector<std::vector<int64_t>> batches = evalBatches(lengths, options_.batchSize);
   const int64_t total = static_cast<int64_t>(cases.size());
   const auto tableT = table.t();
+  workers = std::max(1, std::min(workers, static_cast<int>(batches.size())));
+  // On one core per batch (each worker's: one BLAS and one LibTorch thread), scoring and
+  // counting in registers beats the GEMM; with threads to spare the BLAS path uses them. The
+  // table is packed once for all batches.
+  std::optional<RankingTable> packed;
+  if (fusedRankingApplies(table) && at::get_num_threads() == 1 && (workers > 1 || runtime::blasThreads() == 1))
+    packed.emplace(table);
 
   // One batch's ranks, [C][row in batch].
   auto rankBatch = [&](const std::vector<int64_t>& rows) {
@@ -122,11 +130,8 @@ std::vector<std::vector<int32_t>> FullRankingEvaluator::rankBatches(
     std::vector<std::vector<int32_t>> out(static_cast<size_t>(reps.size(1)));
     for (size_t c = 0; c < out.size(); ++c) {
       const auto rc = reps.select(1, static_cast<int64_t>(c)).contiguous();
-      // On one core (each worker's: one BLAS and one LibTorch thread), scoring and counting in
-      // registers beats the GEMM; with threads to spare the BLAS path uses them.
-      const bool fused = fusedRankingApplies(rc, table) && runtime::blasThreads() == 1 && at::get_num_threads() == 1;
-      auto r = (fused ? fusedTargetRanks(rc, table, batch.target, mr, mi)
-                      : ranksFromScores(torch::mm(rc, tableT), batch.target, mr, mi))
+      auto r = (packed ? packed->ranks(rc, batch.target, mr, mi)
+                       : ranksFromScores(torch::mm(rc, tableT), batch.target, mr, mi))
                    .to(torch::kCPU)
                    .to(torch::kInt)
                    .contiguous();
@@ -136,7 +141,6 @@ std::vector<std::vector<int32_t>> FullRankingEvaluator::rankBatches(
   };
 
   std::vector<std::vector<std::vector<int32_t>>> perBatch(batches.size());
-  workers = std::max(1, std::min(workers, static_cast<int>(batches.size())));
   if (workers == 1) {
     torch::NoGradGuard ng;
     int64_t done = 0;

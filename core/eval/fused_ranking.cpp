@@ -67,13 +67,40 @@ __attribute__((noinline, optimize("O3", "fp-contract=fast"))) void tileScores4(c
 
 /// The inputs, as plain arrays. Items are 1..N (row 0 of the table is padding, never ranked).
 struct RankProblem {
-  const float* reps;   // [B, d]
-  const float* table;  // [N+1, d]
+  const float* reps;    // [B, d]
+  const float* table;   // [N+1, d]
+  const float* packed;  // packPanels(table) for this width
   const int64_t* target;
   int64_t B, N, d;
   const std::vector<std::vector<int64_t>>* masked;  // per row: distinct items ≠ target, in 1..N
   int64_t* ranks;                                   // [B]
 };
+
+/// Items 1..N of table [N+1, d] in panels of P: panel q holds items 1 + qP .. (q+1)P as [d, P]
+/// (each dimension's P values side by side), the last one padded with zeros.
+std::vector<float> packPanels(const float* table, int64_t N, int64_t d, int64_t P) {
+  const int64_t panels = (N + P - 1) / P;
+  std::vector<float> packed(static_cast<size_t>(panels * d * P), 0.0f);
+  for (int64_t item = 1; item <= N; ++item) {
+    const int64_t q = (item - 1) / P, j = (item - 1) % P;
+    const float* e = table + item * d;
+    float* dst = packed.data() + q * d * P + j;
+    for (int64_t k = 0; k < d; ++k) dst[k * P] = e[k];
+  }
+  return packed;
+}
+
+/// Items per panel for each build: two vectors of 16, 8 or 4 floats.
+int64_t panelWidth(RankingIsa isa) {
+  switch (isa) {
+    case RankingIsa::Avx512:
+      return 2 * 16;
+    case RankingIsa::Avx2:
+      return 2 * 8;
+    default:
+      return 2 * 4;
+  }
+}
 
 template <typename Vec>
 __attribute__((always_inline)) inline float lane(const Vec (*tile)[kPanelVectors], int r, int j) {
@@ -90,16 +117,9 @@ __attribute__((always_inline)) inline bool rankWith(const RankProblem& p) {
   using IVec = decltype(Vec{} >= Vec{});  // the lanes of a comparison: 0 or -1
   const int64_t d = p.d, panels = (p.N + P - 1) / P, tiles = (p.B + kTileUsers - 1) / kTileUsers;
 
-  // Users in tiles of kTileUsers rows (the last one padded with zeros), items in panels.
+  // Users in tiles of kTileUsers rows, the last one padded with zeros.
   std::vector<float> users(static_cast<size_t>(tiles * kTileUsers * d), 0.0f);
   std::copy(p.reps, p.reps + p.B * d, users.begin());
-  std::vector<float> packed(static_cast<size_t>(panels * d * P), 0.0f);
-  for (int64_t item = 1; item <= p.N; ++item) {
-    const int64_t q = (item - 1) / P, j = (item - 1) % P;
-    const float* e = p.table + item * d;
-    float* dst = packed.data() + q * d * P + j;
-    for (int64_t k = 0; k < d; ++k) dst[k * P] = e[k];
-  }
 
   // Each user's target score, from a panel of its tile's targets (lane r for row r).
   Vec tile[kTileUsers][kPanelVectors];
@@ -130,7 +150,7 @@ __attribute__((always_inline)) inline bool rankWith(const RankProblem& p) {
       const float* ts = targetScore.data() + t * kTileUsers;
       IVec hits[kTileUsers] = {};
       for (int64_t q = c0; q < c1; ++q) {
-        Scores(u, packed.data() + q * d * P, d, tile);
+        Scores(u, p.packed + q * d * P, d, tile);
         if (q < fullPanels) {
 #pragma GCC unroll 6
           for (int r = 0; r < kTileUsers; ++r) hits[r] -= (tile[r][0] >= ts[r]) + (tile[r][1] >= ts[r]);
@@ -196,18 +216,29 @@ bool rankingIsaSupported(RankingIsa isa) {
   return false;
 }
 
-bool fusedRankingApplies(const torch::Tensor& reps, const torch::Tensor& table) {
-  return reps.device().is_cpu() && table.device().is_cpu() && reps.scalar_type() == torch::kFloat &&
-         table.scalar_type() == torch::kFloat && reps.dim() == 2 && table.dim() == 2 && reps.size(1) == table.size(1);
+bool fusedRankingApplies(const torch::Tensor& table) {
+  return table.device().is_cpu() && table.scalar_type() == torch::kFloat && table.dim() == 2;
 }
 
-torch::Tensor fusedTargetRanks(const torch::Tensor& reps, const torch::Tensor& table, const torch::Tensor& target,
-                               const torch::Tensor& maskRows, const torch::Tensor& maskItems, RankingIsa isa) {
-  TORCH_CHECK(fusedRankingApplies(reps, table), "fusedTargetRanks: CPU float32 [B,d] and [N+1,d] expected");
+RankingTable::RankingTable(const torch::Tensor& table, RankingIsa isa) : table_(table.contiguous()), isa_(isa) {
+  TORCH_CHECK(fusedRankingApplies(table_), "RankingTable: a CPU float32 [N+1, d] table expected");
+  if (isa_ == RankingIsa::Auto) {
+    isa_ = rankingIsaSupported(RankingIsa::Avx512) ? RankingIsa::Avx512
+           : rankingIsaSupported(RankingIsa::Avx2) ? RankingIsa::Avx2
+                                                   : RankingIsa::Baseline;
+  }
+  TORCH_CHECK(rankingIsaSupported(isa_), "RankingTable: this CPU lacks the requested instruction set");
+  packed_ = packPanels(table_.data_ptr<float>(), table_.size(0) - 1, table_.size(1), panelWidth(isa_));
+}
+
+torch::Tensor RankingTable::ranks(const torch::Tensor& reps, const torch::Tensor& target, const torch::Tensor& maskRows,
+                                  const torch::Tensor& maskItems) const {
+  TORCH_CHECK(reps.device().is_cpu() && reps.scalar_type() == torch::kFloat && reps.dim() == 2 &&
+                  reps.size(1) == table_.size(1),
+              "RankingTable::ranks: CPU float32 [B, d] representations expected");
   const auto r = reps.contiguous();
-  const auto e = table.contiguous();
   const auto t = target.to(torch::kLong).contiguous();
-  const int64_t B = r.size(0), N = e.size(0) - 1;
+  const int64_t B = r.size(0), N = table_.size(0) - 1;
   const int64_t* tp = t.data_ptr<int64_t>();
   for (int64_t b = 0; b < B; ++b)
     if (tp[b] < 1 || tp[b] > N)
@@ -229,15 +260,10 @@ torch::Tensor fusedTargetRanks(const torch::Tensor& reps, const torch::Tensor& t
   }
 
   auto out = torch::empty({B}, torch::kLong);
-  const RankProblem p{r.data_ptr<float>(), e.data_ptr<float>(), tp, B, N, r.size(1), &masked, out.data_ptr<int64_t>()};
-  if (isa == RankingIsa::Auto) {
-    isa = rankingIsaSupported(RankingIsa::Avx512) ? RankingIsa::Avx512
-          : rankingIsaSupported(RankingIsa::Avx2) ? RankingIsa::Avx2
-                                                  : RankingIsa::Baseline;
-  }
-  TORCH_CHECK(rankingIsaSupported(isa), "fusedTargetRanks: this CPU lacks the requested instruction set");
+  const RankProblem p{r.data_ptr<float>(), table_.data_ptr<float>(), packed_.data(), tp, B, N, r.size(1),
+                      &masked, out.data_ptr<int64_t>()};
   bool finite = false;
-  switch (isa) {
+  switch (isa_) {
 #if RR_CPU_FMV
     case RankingIsa::Avx512:
       finite = rank16(p);
@@ -251,6 +277,11 @@ torch::Tensor fusedTargetRanks(const torch::Tensor& reps, const torch::Tensor& t
   }
   if (!finite) throw RunError(QStringLiteral("the model produced non-finite scores (diverged?)"));
   return out;
+}
+
+torch::Tensor fusedTargetRanks(const torch::Tensor& reps, const torch::Tensor& table, const torch::Tensor& target,
+                               const torch::Tensor& maskRows, const torch::Tensor& maskItems, RankingIsa isa) {
+  return RankingTable(table, isa).ranks(reps, target, maskRows, maskItems);
 }
 
 }  // namespace rr

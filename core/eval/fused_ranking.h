@@ -4,6 +4,8 @@
 
 #include <torch/torch.h>
 
+#include <vector>
+
 namespace rr {
 
 /// Which vector build of the kernel runs: the best the CPU has (Auto), or one named (tests).
@@ -11,27 +13,43 @@ enum class RankingIsa { Auto, Avx512, Avx2, Baseline };
 /// Whether this CPU (and build) can run `isa`. Baseline and Auto always can.
 bool rankingIsaSupported(RankingIsa isa);
 
+/// Whether a RankingTable can be made of `table` (CPU float32 [N+1, d]; otherwise use the BLAS).
+bool fusedRankingApplies(const torch::Tensor& table);
+
 /// \brief The ranks FullRankingEvaluator::ranksFromScores(mm(reps, table.t()), target, maskRows,
 /// maskItems) gives, computed without materialising the [B, N+1] scores: the item table is
 /// packed into panels of two vectors of items (16 with AVX2), and a panel's scores for a tile of
 /// six users stay in registers, where they are compared with the users' target scores and
-/// counted. This saves the
-/// BLAS's pass that zeroes the output, the scores' write and the rank count's read (~50 MB each
-/// for 1,024 users on Beauty), and runs on the calling thread alone.
+/// counted. This saves the BLAS's pass that zeroes the output, the scores' write and the rank
+/// count's read (~50 MB each for 1,024 users on Beauty), and runs on the calling thread alone.
 ///
 /// Every score, the targets' own included, comes out of the same register kernel, so a target
 /// ties with itself exactly and ties count against it as in ranksFromScores. The scores can
 /// differ from a BLAS GEMM's in the last bits, so a near-tie may be ranked differently from
 /// ranksFromScores (a different thread count changes them the same way).
 ///
-/// reps [B, d] and table [N+1, d] CPU float32; target [B] int64; maskRows/maskItems int64 pairs
-/// (row in the batch, item) excluded from ranking, the target itself never. Throws RunError for
-/// a target outside 1..N or a non-finite target score. Returns [B] int64.
+/// The table is packed once (the constructor) and then serves any number of batches; ranks() is
+/// const, so concurrent evaluation workers share one RankingTable.
+class RankingTable {
+ public:
+  /// table [N+1, d], CPU float32 (row 0 is padding, never ranked).
+  explicit RankingTable(const torch::Tensor& table, RankingIsa isa = RankingIsa::Auto);
+
+  /// reps [B, d] CPU float32; target [B] int64; maskRows/maskItems int64 pairs (row in the
+  /// batch, item) excluded from ranking, the target itself never. Throws RunError for a target
+  /// outside 1..N or a non-finite target score. Returns [B] int64.
+  torch::Tensor ranks(const torch::Tensor& reps, const torch::Tensor& target, const torch::Tensor& maskRows = {},
+                      const torch::Tensor& maskItems = {}) const;
+
+ private:
+  torch::Tensor table_;
+  RankingIsa isa_;
+  std::vector<float> packed_;
+};
+
+/// RankingTable(table, isa).ranks(reps, target, maskRows, maskItems), for one batch.
 torch::Tensor fusedTargetRanks(const torch::Tensor& reps, const torch::Tensor& table, const torch::Tensor& target,
                                const torch::Tensor& maskRows = {}, const torch::Tensor& maskItems = {},
                                RankingIsa isa = RankingIsa::Auto);
-
-/// Whether fusedTargetRanks() takes these inputs (CPU float32; otherwise use the BLAS path).
-bool fusedRankingApplies(const torch::Tensor& reps, const torch::Tensor& table);
 
 }  // namespace rr
