@@ -23,82 +23,110 @@ typedef float Vec4 __attribute__((vector_size(16)));
 typedef float Vec8 __attribute__((vector_size(32)));
 typedef float Vec16 __attribute__((vector_size(64)));
 
-/// Rows r < R of y[r, o0..o0+L·V) = b + x[r, :]·Wt[:, o0..] with L-float vectors: R·V
-/// accumulators stay in registers while Wt's rows stream past, each loaded once for all R rows.
-template <typename Vec, int R, int V>
-__attribute__((always_inline)) inline void affineBlock(const float* Wt, const float* b, const float* x, float* y,
-                                                        int64_t out, int64_t in, int64_t o0) {
+/// The lane sums of four vectors a0..a3 of L floats, as one vector of 4 (pairwise tree of
+/// shuffles and adds: 2 + log2(L/4) levels, no scalar extraction).
+template <typename Vec>
+__attribute__((always_inline)) inline Vec4 laneSums4(Vec a0, Vec a1, Vec a2, Vec a3) {
+  constexpr int L = sizeof(Vec) / sizeof(float);
+  if constexpr (L == 4) {
+    const Vec4 b0 = __builtin_shufflevector(a0, a1, 0, 4, 2, 6) + __builtin_shufflevector(a0, a1, 1, 5, 3, 7);
+    const Vec4 b1 = __builtin_shufflevector(a2, a3, 0, 4, 2, 6) + __builtin_shufflevector(a2, a3, 1, 5, 3, 7);
+    return __builtin_shufflevector(b0, b1, 0, 1, 4, 5) + __builtin_shufflevector(b0, b1, 2, 3, 6, 7);
+  } else if constexpr (L == 8) {  // add the halves, then the 4-lane tree
+    return laneSums4<Vec4>(__builtin_shufflevector(a0, a0, 0, 1, 2, 3) + __builtin_shufflevector(a0, a0, 4, 5, 6, 7),
+                           __builtin_shufflevector(a1, a1, 0, 1, 2, 3) + __builtin_shufflevector(a1, a1, 4, 5, 6, 7),
+                           __builtin_shufflevector(a2, a2, 0, 1, 2, 3) + __builtin_shufflevector(a2, a2, 4, 5, 6, 7),
+                           __builtin_shufflevector(a3, a3, 0, 1, 2, 3) + __builtin_shufflevector(a3, a3, 4, 5, 6, 7));
+  } else {
+    static_assert(L == 16, "4, 8 or 16 lanes");
+    return laneSums4<Vec8>(__builtin_shufflevector(a0, a0, 0, 1, 2, 3, 4, 5, 6, 7) + __builtin_shufflevector(a0, a0, 8, 9, 10, 11, 12, 13, 14, 15),
+                           __builtin_shufflevector(a1, a1, 0, 1, 2, 3, 4, 5, 6, 7) + __builtin_shufflevector(a1, a1, 8, 9, 10, 11, 12, 13, 14, 15),
+                           __builtin_shufflevector(a2, a2, 0, 1, 2, 3, 4, 5, 6, 7) + __builtin_shufflevector(a2, a2, 8, 9, 10, 11, 12, 13, 14, 15),
+                           __builtin_shufflevector(a3, a3, 0, 1, 2, 3, 4, 5, 6, 7) + __builtin_shufflevector(a3, a3, 8, 9, 10, 11, 12, 13, 14, 15));
+  }
+}
+
+/// y[r, o0..o0+4) = b + W[o, :]·x[r, :] for rows r < R, W [out, in] as nn::Linear stores it:
+/// 4·R vector sums over the inputs (each weight vector loaded once for all R rows), then the
+/// lane sums of four outputs at once. in % L trailing inputs are added one by one.
+template <typename Vec, int R>
+__attribute__((always_inline)) inline void affineBlock(const float* W, const float* b, const float* x, float* y,
+                                                          int64_t out, int64_t in, int64_t o0) {
   constexpr int L = sizeof(Vec) / sizeof(float);
   typedef float Unaligned __attribute__((vector_size(sizeof(Vec)), aligned(4)));
-  Vec acc[R][V];
-#pragma GCC unroll 4
-  for (int v = 0; v < V; ++v) {
-    const Vec bias = *reinterpret_cast<const Unaligned*>(b + o0 + L * v);
-#pragma GCC unroll 4
-    for (int r = 0; r < R; ++r) acc[r][v] = bias;
-  }
-  for (int64_t k = 0; k < in; ++k) {
-    const float* wk = Wt + k * out + o0;
-#pragma GCC unroll 4
-    for (int r = 0; r < R; ++r) {
-      const float xr = x[r * in + k];
-#pragma GCC unroll 4
-      for (int v = 0; v < V; ++v) acc[r][v] += xr * *reinterpret_cast<const Unaligned*>(wk + L * v);
-    }
-  }
+  Vec acc[R][4];
 #pragma GCC unroll 4
   for (int r = 0; r < R; ++r)
 #pragma GCC unroll 4
-    for (int v = 0; v < V; ++v) *reinterpret_cast<Unaligned*>(y + r * out + o0 + L * v) = acc[r][v];
+    for (int o = 0; o < 4; ++o) acc[r][o] = Vec{};
+  int64_t k = 0;
+  for (; k + L <= in; k += L) {
+    Vec xv[R];
+#pragma GCC unroll 4
+    for (int r = 0; r < R; ++r) xv[r] = *reinterpret_cast<const Unaligned*>(x + r * in + k);
+#pragma GCC unroll 4
+    for (int o = 0; o < 4; ++o) {
+      Vec wv = *reinterpret_cast<const Unaligned*>(W + (o0 + o) * in + k);
+      asm("" : "+x"(wv));  // one load into a register, shared by the R rows
+#pragma GCC unroll 4
+      for (int r = 0; r < R; ++r) acc[r][o] += xv[r] * wv;
+    }
+  }
+#pragma GCC unroll 4
+  for (int r = 0; r < R; ++r) {
+    Vec4 sum = laneSums4<Vec>(acc[r][0], acc[r][1], acc[r][2], acc[r][3]);
+#pragma GCC unroll 4
+    for (int o = 0; o < 4; ++o) {
+      float v = sum[o] + b[o0 + o];
+      for (int64_t kk = k; kk < in; ++kk) v += x[r * in + kk] * W[(o0 + o) * in + kk];
+      y[r * out + o0 + o] = v;
+    }
+  }
 }
 
 template <typename Vec, int R>
-__attribute__((always_inline)) inline void affineRows(const float* Wt, const float* b, const float* x, float* y,
-                                                       int64_t out, int64_t in) {
-  constexpr int L = sizeof(Vec) / sizeof(float);
+__attribute__((always_inline)) inline void affineRows(const float* W, const float* b, const float* x, float* y,
+                                                         int64_t out, int64_t in) {
   int64_t o = 0;
-  for (; o + 4 * L <= out; o += 4 * L) affineBlock<Vec, R, 4>(Wt, b, x, y, out, in, o);
-  for (; o + L <= out; o += L) affineBlock<Vec, R, 1>(Wt, b, x, y, out, in, o);
+  for (; o + 4 <= out; o += 4) affineBlock<Vec, R>(W, b, x, y, out, in, o);
   for (; o < out; ++o)
     for (int r = 0; r < R; ++r) {
-      float a = b[o];
-      for (int64_t k = 0; k < in; ++k) a += x[r * in + k] * Wt[k * out + o];
-      y[r * out + o] = a;
+      float v = b[o];
+      for (int64_t k = 0; k < in; ++k) v += x[r * in + k] * W[o * in + k];
+      y[r * out + o] = v;
     }
 }
 
-/// y[r, :] = Wt ᵀ x[r, :] + b for rows r < rows; Wt is the transposed weight [in, out], x is
-/// [rows, in] and y [rows, out], both contiguous.
 template <typename Vec>
-__attribute__((always_inline)) inline void affineWith(const float* Wt, const float* b, const float* x, float* y,
-                                                       int64_t rows, int64_t out, int64_t in) {
+__attribute__((always_inline)) inline void affineWith(const float* W, const float* b, const float* x, float* y,
+                                                         int64_t rows, int64_t out, int64_t in) {
   int64_t r = 0;
-  for (; r + 2 <= rows; r += 2) affineRows<Vec, 2>(Wt, b, x + r * in, y + r * out, out, in);
-  if (r < rows) affineRows<Vec, 1>(Wt, b, x + r * in, y + r * out, out, in);
+  for (; r + 2 <= rows; r += 2) affineRows<Vec, 2>(W, b, x + r * in, y + r * out, out, in);
+  if (r < rows) affineRows<Vec, 1>(W, b, x + r * in, y + r * out, out, in);
 }
 
 #if RR_CPU_FMV
 // One version per target (GCC function multi-versioning on the target attribute), each with
 // its own vector width; the loader picks the best the CPU supports.
-__attribute__((target("avx512f"), optimize("O3", "fast-math"))) void affine(const float* Wt, const float* b,
+__attribute__((target("avx512f"), optimize("O3", "fast-math"))) void affine(const float* W, const float* b,
                                                                             const float* x, float* y, int64_t rows,
                                                                             int64_t out, int64_t in) {
-  affineWith<Vec16>(Wt, b, x, y, rows, out, in);
+  affineWith<Vec16>(W, b, x, y, rows, out, in);
 }
-__attribute__((target("avx2,fma"), optimize("O3", "fast-math"))) void affine(const float* Wt, const float* b,
+__attribute__((target("avx2,fma"), optimize("O3", "fast-math"))) void affine(const float* W, const float* b,
                                                                              const float* x, float* y, int64_t rows,
                                                                              int64_t out, int64_t in) {
-  affineWith<Vec8>(Wt, b, x, y, rows, out, in);
+  affineWith<Vec8>(W, b, x, y, rows, out, in);
 }
-__attribute__((target("default"), optimize("O3", "fast-math"))) void affine(const float* Wt, const float* b,
+__attribute__((target("default"), optimize("O3", "fast-math"))) void affine(const float* W, const float* b,
                                                                             const float* x, float* y, int64_t rows,
                                                                             int64_t out, int64_t in) {
-  affineWith<Vec4>(Wt, b, x, y, rows, out, in);
+  affineWith<Vec4>(W, b, x, y, rows, out, in);
 }
 #else
-RR_CPU_KERNEL void affine(const float* Wt, const float* b, const float* x, float* y, int64_t rows,
-                          int64_t out, int64_t in) {
-  affineWith<Vec4>(Wt, b, x, y, rows, out, in);
+RR_CPU_KERNEL void affine(const float* W, const float* b, const float* x, float* y, int64_t rows, int64_t out,
+                          int64_t in) {
+  affineWith<Vec4>(W, b, x, y, rows, out, in);
 }
 #endif
 
@@ -149,7 +177,7 @@ RR_CPU_KERNEL void layerNorm(float* x, const float* w, const float* b, int64_t r
   }
 }
 
-/// Raw pointers of one layer's parameters; the four matrices transposed ([in, out]).
+/// Raw pointers of one layer's parameters, the matrices as nn::Linear stores them ([out, in]).
 struct LayerWeights {
   const float *wqkv, *bqkv, *wo, *bo, *ln1w, *ln1b, *ln2w, *ln2b, *w1, *b1, *w2, *b2;
   float eps1, eps2;
@@ -157,20 +185,26 @@ struct LayerWeights {
   bool preNorm;
 };
 
-LayerWeights weightsOf(TransformerLayerImpl& layer, const FusedWeights::Layer& packed) {
+LayerWeights weightsOf(TransformerLayerImpl& layer) {
   auto& a = *layer.attn;
+  const auto params = layer.parameters();
+  TORCH_CHECK(std::all_of(params.begin(), params.end(),
+                          [](const torch::Tensor& p) {
+                            return p.device().is_cpu() && p.scalar_type() == torch::kFloat && p.is_contiguous();
+                          }),
+              "fused reasoning step: the backbone's layer parameters must be contiguous CPU float32 tensors");
   LayerWeights w{};
-  w.wqkv = packed.qkv.data_ptr<float>();
+  w.wqkv = a.inProj->weight.data_ptr<float>();
   w.bqkv = a.inProj->bias.data_ptr<float>();
-  w.wo = packed.out.data_ptr<float>();
+  w.wo = a.outProj->weight.data_ptr<float>();
   w.bo = a.outProj->bias.data_ptr<float>();
   w.ln1w = layer.ln1->weight.data_ptr<float>();
   w.ln1b = layer.ln1->bias.data_ptr<float>();
   w.ln2w = layer.ln2->weight.data_ptr<float>();
   w.ln2b = layer.ln2->bias.data_ptr<float>();
-  w.w1 = packed.ff1.data_ptr<float>();
+  w.w1 = layer.ff1->weight.data_ptr<float>();
   w.b1 = layer.ff1->bias.data_ptr<float>();
-  w.w2 = packed.ff2.data_ptr<float>();
+  w.w2 = layer.ff2->weight.data_ptr<float>();
   w.b2 = layer.ff2->bias.data_ptr<float>();
   w.eps1 = static_cast<float>(layer.ln1->options.eps());
   w.eps2 = static_cast<float>(layer.ln2->options.eps());
@@ -180,35 +214,7 @@ LayerWeights weightsOf(TransformerLayerImpl& layer, const FusedWeights::Layer& p
   return w;
 }
 
-std::vector<torch::Tensor> matricesOf(TransformerLayerImpl& layer) {
-  return {layer.attn->inProj->weight, layer.attn->outProj->weight, layer.ff1->weight, layer.ff2->weight};
-}
-
 }  // namespace
-
-std::vector<FusedWeights::Layer> FusedWeights::of(SasrecEncoderImpl& encoder) {
-  std::vector<Stamp> now;
-  for (size_t i = 0; i < encoder.layers->size(); ++i)
-    for (const auto& m : matricesOf(*encoder.layers->ptr<TransformerLayerImpl>(i)))
-      now.push_back({m.data_ptr(), m._version()});
-  std::lock_guard<std::mutex> lock(mutex_);
-  if (now != stamps_) {
-    const auto params = encoder.layers->parameters();
-    TORCH_CHECK(std::all_of(params.begin(), params.end(),
-                            [](const torch::Tensor& p) {
-                              return p.device().is_cpu() && p.scalar_type() == torch::kFloat && p.is_contiguous();
-                            }),
-                "fused reasoning step: the backbone's layer parameters must be contiguous CPU float32 tensors");
-    torch::NoGradGuard ng;
-    layers_.clear();
-    for (size_t i = 0; i < encoder.layers->size(); ++i) {
-      const auto m = matricesOf(*encoder.layers->ptr<TransformerLayerImpl>(i));
-      layers_.push_back({m[0].t().contiguous(), m[1].t().contiguous(), m[2].t().contiguous(), m[3].t().contiguous()});
-    }
-    stamps_ = std::move(now);
-  }
-  return layers_;
-}
 
 bool fusedStepEnabled() {
   int v = gEnabled.load();
@@ -225,29 +231,129 @@ void setFusedStepEnabled(bool on) { gEnabled.store(on ? 1 : 0); }
 bool fusedStepApplies(const SasrecEncoderImpl& encoder, const torch::Tensor& like, bool captureAttention) {
   if (!fusedStepEnabled() || captureAttention || torch::GradMode::is_enabled() || encoder.is_training()) return false;
   // The model's tensors share one device and dtype, so `like` stands for the parameters; their
-  // layout is checked when FusedWeights copies them (called on every step, so this stays cheap).
+  // layout is checked when the step reads them (weightsOf).
   return like.device().is_cpu() && like.scalar_type() == torch::kFloat;
 }
 
-void fusedReasoningStepInPlace(SasrecEncoderImpl& encoder, FusedWeights& weights, const ItemContext& ctx,
-                               ReasoningCache& cache, float* xp, int64_t B, int64_t M) {
+namespace {
+
+/// Where one layer of one step reads and writes: the item keys/values [B,H,W,dh] (strides sb,
+/// sh, sw; last dim dense), the key-padding bias [B,W], the streams' own keys/values of steps
+/// 1..t (t pointers to [B,M,d] blocks, the last being this step's kNew/vNew).
+struct LayerIo {
+  const float *kItems, *vItems;
+  int64_t sb, sh, sw;
+  const float* bias;
+  int64_t W;
+  const float* const* kOwn;
+  const float* const* vOwn;
+  int64_t t;
+  float *kNew, *vNew;
+};
+
+/// The item keys/values of ctx's layer i, readable in place (contiguous copies only when the
+/// last dim is not dense or keys and values differ in layout).
+std::pair<torch::Tensor, torch::Tensor> itemKeysValues(const ItemContext& ctx, size_t i) {
+  auto k = ctx.keys[i], v = ctx.values[i];
+  if (k.stride(3) != 1 || v.stride(3) != 1 || k.strides() != v.strides()) return {k.contiguous(), v.contiguous()};
+  return {k, v};
+}
+
+/// One layer of a reasoning step on x (B·M rows of d floats), in place; stores the rows' new
+/// keys/values at io.kNew/io.vNew.
+void runLayer(TransformerLayerImpl& layer, const LayerWeights& w, const LayerIo& io,
+              float* xp, int64_t B, int64_t M, int64_t d) {
+  const int64_t H = w.heads, dh = d / H, F = w.ffn, W = io.W, t = io.t;
+  const float scale = 1.0f / std::sqrt(static_cast<float>(dh));
+  // Batch row b's M streams: keeps their new keys/values for later steps and adds their
+  // attention outputs to att [M, d]; qkv [M, 3d] holds the streams' projections.
+  auto attendRow = [&](int64_t b, const float* qkv, float* att, float* scores) {
+    for (int64_t m = 0; m < M; ++m) {
+      const int64_t row = b * M + m;
+      const float* qm = qkv + m * 3 * d;
+      std::copy(qm + d, qm + 2 * d, io.kNew + row * d);
+      std::copy(qm + 2 * d, qm + 3 * d, io.vNew + row * d);
+      // Per head: the row's cached item keys, then this stream's own tokens 1..t.
+      for (int64_t h = 0; h < H; ++h)
+        attendOne(qm + h * dh, io.kItems + b * io.sb + h * io.sh, io.vItems + b * io.sb + h * io.sh, io.sw,
+                  io.bias + b * W, W, io.kOwn, io.vOwn, row * d + h * dh, t, dh, scale, scores, att + m * d + h * dh);
+    }
+  };
+  if (B * M > kFusedStepMaxRows) {
+    // Larger batches: the same step with the four products as BLAS GEMMs over all B·M rows
+    // (OpenBLAS's threads); attention, LayerNorm, GELU and the residuals in the same loops as
+    // the per-row variant below.
+    const int64_t R = B * M;
+    auto X = torch::from_blob(xp, {R, d}, torch::TensorOptions().dtype(torch::kFloat));  // updated in place
+    auto normalised = [&](const float* gain, const float* shift, float eps) {  // pre-LN inputs
+      auto c = X.clone();
+      layerNorm(c.data_ptr<float>(), gain, shift, R, d, eps);
+      return c;
+    };
+    auto in = w.preNorm ? normalised(w.ln1w, w.ln1b, w.eps1) : X;
+    const auto qkv = torch::addmm(layer.attn->inProj->bias, in, layer.attn->inProj->weight.t());  // [R, 3d]
+    auto att = torch::zeros({R, d}, X.options());
+    const float* qkvp = qkv.data_ptr<float>();
+    float* attp = att.data_ptr<float>();
+    at::parallel_for(0, B, 16, [&](int64_t b0, int64_t b1) {
+      std::vector<float> scores(static_cast<size_t>(W + t));
+      for (int64_t b = b0; b < b1; ++b) attendRow(b, qkvp + b * M * 3 * d, attp + b * M * d, scores.data());
+    });
+    X.add_(torch::addmm(layer.attn->outProj->bias, att, layer.attn->outProj->weight.t()));
+    if (!w.preNorm) layerNorm(xp, w.ln1w, w.ln1b, R, d, w.eps1);
+    in = w.preNorm ? normalised(w.ln2w, w.ln2b, w.eps2) : X;
+    const auto hid = geluOfFresh(torch::addmm(layer.ff1->bias, in, layer.ff1->weight.t()));  // [R, F]
+    X.add_(torch::addmm(layer.ff2->bias, hid, layer.ff2->weight.t()));
+    if (!w.preNorm) layerNorm(xp, w.ln2w, w.ln2b, R, d, w.eps2);
+    return;
+  }
+  // Batch rows are independent and go to threads; a row's M streams share each weight load.
+  // The per-row buffers are the thread's own, kept between calls (no allocation per request).
+  at::parallel_for(0, B, std::max<int64_t>(1, kFusedStepMaxRows / (4 * M)), [&](int64_t b0, int64_t b1) {
+    thread_local std::vector<float> scratch;
+    scratch.resize(std::max(scratch.size(), static_cast<size_t>(M * (6 * d + F) + W + t)));
+    float* in = scratch.data();      // [M, d] layer inputs (normalised for pre-LN)
+    float* qkv = in + M * d;         // [M, 3d]
+    float* att = qkv + M * 3 * d;    // [M, d]
+    float* proj = att + M * d;       // [M, d]
+    float* hid = proj + M * d;       // [M, F]
+    float* scores = hid + M * F;     // [W + t]
+    for (int64_t b = b0; b < b1; ++b) {
+      float* xb = xp + b * M * d;  // the row's M streams, [M, d]
+      std::copy(xb, xb + M * d, in);
+      if (w.preNorm) layerNorm(in, w.ln1w, w.ln1b, M, d, w.eps1);
+      affine(w.wqkv, w.bqkv, in, qkv, M, 3 * d, d);
+      std::fill(att, att + M * d, 0.0f);
+      attendRow(b, qkv, att, scores);
+      affine(w.wo, w.bo, att, proj, M, d, d);
+      // Attention residual (post-LN: LN1(x + a); pre-LN: x + a), then the feed-forward half.
+      for (int64_t k = 0; k < M * d; ++k) xb[k] += proj[k];
+      if (!w.preNorm) layerNorm(xb, w.ln1w, w.ln1b, M, d, w.eps1);
+      std::copy(xb, xb + M * d, in);
+      if (w.preNorm) layerNorm(in, w.ln2w, w.ln2b, M, d, w.eps2);
+      affine(w.w1, w.b1, in, hid, M, F, d);
+      geluInPlace(hid, M * F);
+      affine(w.w2, w.b2, hid, proj, M, d, F);
+      for (int64_t k = 0; k < M * d; ++k) xb[k] += proj[k];
+      if (!w.preNorm) layerNorm(xb, w.ln2w, w.ln2b, M, d, w.eps2);
+    }
+  });
+}
+
+/// fusedReasoningStep() on a contiguous buffer x of B·M·d floats, overwritten with the output.
+void stepWithCache(SasrecEncoderImpl& encoder, const ItemContext& ctx, ReasoningCache& cache,
+                   float* xp, int64_t B, int64_t M) {
   const size_t n = encoder.layers->size();
   if (cache.keys.size() != n) cache = ReasoningCache(n);
   const int64_t d = encoder.d(), W = ctx.width;
   TORCH_CHECK(ctx.h0.size(0) == B && ctx.keyBias.numel() == B * W, "fused reasoning step: ", B,
               " rows against a context of ", ctx.h0.size(0));
-  const auto packed = weights.of(encoder);
   // This step's keys and values of every layer: one [layers, 2, B, M, d] block, pushed to the
   // cache as contiguous views.
   auto kvAll = torch::empty({static_cast<int64_t>(n), 2, B, M, d}, torch::TensorOptions().dtype(torch::kFloat));
   const auto keyBias = ctx.keyBias.contiguous();  // [B,1,1,W]
-  const float* biasp = keyBias.data_ptr<float>();
   for (size_t i = 0; i < n; ++i) {
-    const LayerWeights w = weightsOf(*encoder.layers->ptr<TransformerLayerImpl>(i), packed[i]);
-    const int64_t H = w.heads, dh = d / H, F = w.ffn;
-    const float scale = 1.0f / std::sqrt(static_cast<float>(dh));
-    float* kNew = kvAll.data_ptr<float>() + static_cast<int64_t>(i) * 2 * B * M * d;
-    float* vNew = kNew + B * M * d;
+    auto& layer = *encoder.layers->ptr<TransformerLayerImpl>(i);
     auto kv = kvAll[static_cast<int64_t>(i)];
     cache.keys[i].push_back(kv[0]);
     cache.values[i].push_back(kv[1]);
@@ -261,97 +367,85 @@ void fusedReasoningStepInPlace(SasrecEncoderImpl& encoder, FusedWeights& weights
       kOwn[static_cast<size_t>(s)] = k.data_ptr<float>();
       vOwn[static_cast<size_t>(s)] = v.data_ptr<float>();
     }
-    // The item keys/values [B,H,W,dh] as encode() left them: contiguous, or strided views into
-    // the layer's projections for small batches. Read in place; only the last dim must be dense.
-    auto kCtx = ctx.keys[i], vCtx = ctx.values[i];
-    if (kCtx.stride(3) != 1 || vCtx.stride(3) != 1 || kCtx.strides() != vCtx.strides()) {
-      kCtx = kCtx.contiguous();
-      vCtx = vCtx.contiguous();
-    }
-    const int64_t sb = kCtx.stride(0), sh = kCtx.stride(1), sw = kCtx.stride(2);
-    const float* kItems = kCtx.data_ptr<float>();
-    const float* vItems = vCtx.data_ptr<float>();
-    // Batch row b's M streams: keeps their new keys/values for later steps and adds their
-    // attention outputs to att [M, d]; qkv [M, 3d] holds the streams' projections.
-    auto attendRow = [&](int64_t b, const float* qkv, float* att, float* scores) {
-      for (int64_t m = 0; m < M; ++m) {
-        const int64_t row = b * M + m;
-        const float* qm = qkv + m * 3 * d;
-        std::copy(qm + d, qm + 2 * d, kNew + row * d);
-        std::copy(qm + 2 * d, qm + 3 * d, vNew + row * d);
-        // Per head: the row's cached item keys, then this stream's own tokens 1..t.
-        for (int64_t h = 0; h < H; ++h)
-          attendOne(qm + h * dh, kItems + b * sb + h * sh, vItems + b * sb + h * sh, sw, biasp + b * W, W,
-                    kOwn.data(), vOwn.data(), row * d + h * dh, t, dh, scale, scores, att + m * d + h * dh);
-      }
-    };
-    if (B * M > kFusedStepMaxRows) {
-      // Larger batches: the same step with the four products as BLAS GEMMs over all B·M rows
-      // (OpenBLAS's threads); attention, LayerNorm, GELU and the residuals in the same loops as
-      // the per-row variant below.
-      auto& layer = *encoder.layers->ptr<TransformerLayerImpl>(i);
-      const int64_t R = B * M;
-      auto X = torch::from_blob(xp, {R, d}, torch::TensorOptions().dtype(torch::kFloat));  // updated in place
-      auto normalised = [&](const float* gain, const float* shift, float eps) {  // pre-LN inputs
-        auto c = X.clone();
-        layerNorm(c.data_ptr<float>(), gain, shift, R, d, eps);
-        return c;
-      };
-      auto in = w.preNorm ? normalised(w.ln1w, w.ln1b, w.eps1) : X;
-      const auto qkv = torch::addmm(layer.attn->inProj->bias, in, packed[i].qkv);  // [R, 3d]
-      auto att = torch::zeros({R, d}, X.options());
-      const float* qkvp = qkv.data_ptr<float>();
-      float* attp = att.data_ptr<float>();
-      at::parallel_for(0, B, 16, [&](int64_t b0, int64_t b1) {
-        std::vector<float> scores(static_cast<size_t>(W + t));
-        for (int64_t b = b0; b < b1; ++b) attendRow(b, qkvp + b * M * 3 * d, attp + b * M * d, scores.data());
-      });
-      X.add_(torch::addmm(layer.attn->outProj->bias, att, packed[i].out));
-      if (!w.preNorm) layerNorm(xp, w.ln1w, w.ln1b, R, d, w.eps1);
-      in = w.preNorm ? normalised(w.ln2w, w.ln2b, w.eps2) : X;
-      const auto hid = geluOfFresh(torch::addmm(layer.ff1->bias, in, packed[i].ff1));  // [R, F]
-      X.add_(torch::addmm(layer.ff2->bias, hid, packed[i].ff2));
-      if (!w.preNorm) layerNorm(xp, w.ln2w, w.ln2b, R, d, w.eps2);
-      continue;
-    }
-    // Batch rows are independent and go to threads; a row's M streams share each weight load.
-    at::parallel_for(0, B, std::max<int64_t>(1, kFusedStepMaxRows / (4 * M)), [&](int64_t b0, int64_t b1) {
-      std::vector<float> scratch(static_cast<size_t>(M * (6 * d + F) + W + t));
-      float* in = scratch.data();      // [M, d] layer inputs (normalised for pre-LN)
-      float* qkv = in + M * d;         // [M, 3d]
-      float* att = qkv + M * 3 * d;    // [M, d]
-      float* proj = att + M * d;       // [M, d]
-      float* hid = proj + M * d;       // [M, F]
-      float* scores = hid + M * F;     // [W + t]
-      for (int64_t b = b0; b < b1; ++b) {
-        float* xb = xp + b * M * d;  // the row's M streams, [M, d]
-        std::copy(xb, xb + M * d, in);
-        if (w.preNorm) layerNorm(in, w.ln1w, w.ln1b, M, d, w.eps1);
-        affine(w.wqkv, w.bqkv, in, qkv, M, 3 * d, d);
-        std::fill(att, att + M * d, 0.0f);
-        attendRow(b, qkv, att, scores);
-        affine(w.wo, w.bo, att, proj, M, d, d);
-        // Attention residual (post-LN: LN1(x + a); pre-LN: x + a), then the feed-forward half.
-        for (int64_t k = 0; k < M * d; ++k) xb[k] += proj[k];
-        if (!w.preNorm) layerNorm(xb, w.ln1w, w.ln1b, M, d, w.eps1);
-        std::copy(xb, xb + M * d, in);
-        if (w.preNorm) layerNorm(in, w.ln2w, w.ln2b, M, d, w.eps2);
-        affine(w.w1, w.b1, in, hid, M, F, d);
-        geluInPlace(hid, M * F);
-        affine(w.w2, w.b2, hid, proj, M, d, F);
-        for (int64_t k = 0; k < M * d; ++k) xb[k] += proj[k];
-        if (!w.preNorm) layerNorm(xb, w.ln2w, w.ln2b, M, d, w.eps2);
-      }
-    });
+    const auto [kCtx, vCtx] = itemKeysValues(ctx, i);
+    const LayerIo io{kCtx.data_ptr<float>(), vCtx.data_ptr<float>(), kCtx.stride(0), kCtx.stride(1), kCtx.stride(2),
+                     keyBias.data_ptr<float>(), W, kOwn.data(), vOwn.data(), t,
+                     kv[0].data_ptr<float>(), kv[1].data_ptr<float>()};
+    runLayer(layer, weightsOf(layer), io, xp, B, M, d);
   }
 }
 
-torch::Tensor fusedReasoningStep(SasrecEncoderImpl& encoder, FusedWeights& weights, const ItemContext& ctx,
+}  // namespace
+
+/// Everything a pass reads on every step, gathered once.
+struct FusedReasoningPass::State {
+  SasrecEncoderImpl* encoder = nullptr;
+  std::vector<LayerWeights> weights;
+  std::vector<torch::Tensor> keep;  // the item keys/values and key bias read below
+  std::vector<LayerIo> io;          // per layer; t, kNew and vNew set per step
+  std::vector<std::vector<float*>> kOwn, vOwn;  // per layer: steps 1..maxSteps
+  std::unique_ptr<float[]> kv;      // [layers, maxSteps, 2, B·M·d]: the reasoning tokens' keys/values
+  int64_t B = 0, M = 0, d = 0, maxSteps = 0, steps = 0;
+};
+
+FusedReasoningPass::FusedReasoningPass(SasrecEncoderImpl& encoder, const ItemContext& ctx,
+                                       int64_t streams, int64_t maxSteps)
+    : s_(std::make_unique<State>()) {
+  State& s = *s_;
+  const size_t n = encoder.layers->size();
+  s.encoder = &encoder;
+  s.B = ctx.h0.size(0);
+  s.M = streams;
+  s.d = encoder.d();
+  s.maxSteps = maxSteps;
+  const int64_t W = ctx.width;
+  TORCH_CHECK(ctx.keyBias.numel() == s.B * W && ctx.keys.size() == n, "fused reasoning pass: a context of ",
+              s.B, " rows and ", ctx.keys.size(), " layers does not fit the backbone's ", n);
+  const auto keyBias = ctx.keyBias.contiguous();
+  s.keep.push_back(keyBias);
+  const int64_t block = s.B * s.M * s.d;
+  s.kv.reset(new float[static_cast<size_t>(n * maxSteps * 2 * block)]);
+  s.kOwn.assign(n, std::vector<float*>(static_cast<size_t>(maxSteps)));
+  s.vOwn = s.kOwn;
+  for (size_t i = 0; i < n; ++i) {
+    auto& layer = *encoder.layers->ptr<TransformerLayerImpl>(i);
+    s.weights.push_back(weightsOf(layer));
+    const auto [k, v] = itemKeysValues(ctx, i);
+    s.keep.push_back(k);
+    s.keep.push_back(v);
+    for (int64_t t = 0; t < maxSteps; ++t) {
+      float* kt = s.kv.get() + ((static_cast<int64_t>(i) * maxSteps + t) * 2) * block;
+      s.kOwn[i][static_cast<size_t>(t)] = kt;
+      s.vOwn[i][static_cast<size_t>(t)] = kt + block;
+    }
+    s.io.push_back(LayerIo{k.data_ptr<float>(), v.data_ptr<float>(), k.stride(0), k.stride(1), k.stride(2),
+                           keyBias.data_ptr<float>(), W, s.kOwn[i].data(), s.vOwn[i].data(), 0, nullptr, nullptr});
+  }
+}
+
+FusedReasoningPass::~FusedReasoningPass() = default;
+
+int64_t FusedReasoningPass::steps() const { return s_->steps; }
+
+void FusedReasoningPass::step(float* x) {
+  State& s = *s_;
+  TORCH_CHECK(s.steps < s.maxSteps, "fused reasoning pass: step ", s.steps + 1, " of at most ", s.maxSteps);
+  const int64_t t = ++s.steps;
+  for (size_t i = 0; i < s.io.size(); ++i) {
+    LayerIo io = s.io[i];
+    io.t = t;
+    io.kNew = s.kOwn[i][static_cast<size_t>(t - 1)];
+    io.vNew = s.vOwn[i][static_cast<size_t>(t - 1)];
+    runLayer(*s.encoder->layers->ptr<TransformerLayerImpl>(i), s.weights[i], io, x, s.B, s.M, s.d);
+  }
+}
+
+torch::Tensor fusedReasoningStep(SasrecEncoderImpl& encoder, const ItemContext& ctx,
                                  ReasoningCache& cache, const torch::Tensor& input) {
   TORCH_CHECK(input.dim() == 3 && input.size(2) == encoder.d(), "fused reasoning step: expected [B, M, ",
               encoder.d(), "] inputs, got ", input.sizes());
   auto x = input.clone(at::MemoryFormat::Contiguous);  // one contiguous copy, updated in place
-  fusedReasoningStepInPlace(encoder, weights, ctx, cache, x.data_ptr<float>(), x.size(0), x.size(1));
+  stepWithCache(encoder, ctx, cache, x.data_ptr<float>(), x.size(0), x.size(1));
   return x;
 }
 

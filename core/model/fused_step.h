@@ -11,6 +11,11 @@
 /// Up to kFusedStepMaxRows rows everything is one loop per row; larger batches (evaluation)
 /// run the four products as BLAS GEMMs and the rest in loops, which took PLR's reasoning
 /// over 1,024 evaluation users from ~22 to ~13 ms (2-core AMD EPYC).
+/// The products read the layers' own matrices ([out, in], as nn::Linear keeps them), which the
+/// encoder has just read for the same request. Transposed copies, used before, doubled the
+/// weights a request touches, and between requests the caches are cold (scoring streams the
+/// 3 MB item table): on 1,000 interleaved Beauty requests PLR took a median 1.08× SASRec's
+/// time with the copies against 1.06× without (five rounds each, 2-core AMD EPYC).
 /// CachedTransformer::step() uses it when fusedStepApplies(); results equal the LibTorch
 /// path to float rounding and the GELU's erf approximation (3·10⁻⁷); tests require a max abs
 /// difference < 1e-5.
@@ -19,29 +24,10 @@
 
 #include <torch/torch.h>
 
-#include <mutex>
-#include <utility>
+#include <memory>
 #include <vector>
 
 namespace rr {
-
-/// \brief The fused step's copies of a backbone's layer matrices, transposed to [in, out] so
-/// that the products stream rows of weights past register-held sums. Rebuilt whenever a
-/// matrix changes (its storage or version counter moves: optimiser steps, checkpoint loads).
-class FusedWeights {
- public:
-  struct Layer {
-    torch::Tensor qkv, out, ff1, ff2;  ///< in_proj, out_proj, ff1, ff2 weights, transposed
-  };
-  /// The current copies for `encoder` (thread-safe).
-  std::vector<Layer> of(SasrecEncoderImpl& encoder);
-
- private:
-  using Stamp = std::pair<const void*, int64_t>;
-  std::mutex mutex_;
-  std::vector<Stamp> stamps_;
-  std::vector<Layer> layers_;
-};
 
 /// Rows (batch × streams) up to which the fused step multiplies the weights row by row in its
 /// own kernels. Above it the products are BLAS GEMMs (multi-threaded, amortised dispatch).
@@ -54,16 +40,33 @@ void setFusedStepEnabled(bool on);
 
 /// Whether a step whose inputs are like `like` may take the fused path: enabled, no gradient
 /// recorded, layers in eval mode, CPU float32, no attention capture. (The layers' parameters
-/// are checked to be contiguous CPU float32 when FusedWeights copies them.)
+/// are checked to be contiguous CPU float32 when a step reads them.)
 bool fusedStepApplies(const SasrecEncoderImpl& encoder, const torch::Tensor& like, bool captureAttention);
 
 /// The step of CachedTransformer::step() (same contract, no attention capture or dropout):
 /// appends each layer's keys/values [B, M, d] to `cache` and returns [B, M, d].
-torch::Tensor fusedReasoningStep(SasrecEncoderImpl& encoder, FusedWeights& weights, const ItemContext& ctx,
-                                 ReasoningCache& cache, const torch::Tensor& x);
-/// The same on a contiguous buffer x of B·M·d floats, overwritten with the step's output
-/// (reasoners that fuse their step inputs and pooling too).
-void fusedReasoningStepInPlace(SasrecEncoderImpl& encoder, FusedWeights& weights, const ItemContext& ctx,
-                               ReasoningCache& cache, float* x, int64_t B, int64_t M);
+torch::Tensor fusedReasoningStep(SasrecEncoderImpl& encoder, const ItemContext& ctx, ReasoningCache& cache,
+                                 const torch::Tensor& x);
+
+/// \brief A whole fused reasoning pass over a context's B rows × M streams, for reasoners that
+/// also fuse their step inputs and pooling (PLR). Weights, the item keys/values and every
+/// step's reasoning keys/values are gathered or allocated once here, so a step makes no
+/// LibTorch calls on the per-row path: at batch 1 those calls were ~40% of PLR's reasoning
+/// time. The step's arithmetic is that of fusedReasoningStep().
+class FusedReasoningPass {
+ public:
+  /// ctx (and the encoder's weights) must outlive the pass; at most maxSteps steps.
+  FusedReasoningPass(SasrecEncoderImpl& encoder, const ItemContext& ctx, int64_t streams, int64_t maxSteps);
+  ~FusedReasoningPass();
+  FusedReasoningPass(const FusedReasoningPass&) = delete;
+  FusedReasoningPass& operator=(const FusedReasoningPass&) = delete;
+  /// The next step on x, a contiguous buffer of B·M·d floats, overwritten with its output.
+  void step(float* x);
+  int64_t steps() const;
+
+ private:
+  struct State;
+  std::unique_ptr<State> s_;
+};
 
 }  // namespace rr

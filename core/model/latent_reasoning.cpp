@@ -67,7 +67,7 @@ struct PairwiseKl : public torch::autograd::Function<PairwiseKl> {
 }  // namespace
 
 CachedTransformer::CachedTransformer(EncoderImpl& encoder)
-    : enc_(dynamic_cast<SasrecEncoderImpl*>(&encoder)), fused_(std::make_shared<FusedWeights>()) {
+    : enc_(dynamic_cast<SasrecEncoderImpl*>(&encoder)) {
   if (!enc_)
     throw ConfigError(QStringLiteral("model.backbone"),
                       QStringLiteral("backbone '%1' has no attention layers to reason with; use sasrec or bert4rec")
@@ -136,7 +136,7 @@ torch::Tensor CachedTransformer::step(const ItemContext& ctx, ReasoningCache& ca
   // Inference on the CPU: the same step without per-operation dispatch. Score and probability
   // dropout are inactive there (eval mode), so hooks have nothing to apply.
   if (fusedStepApplies(*enc_, input, attention != nullptr))
-    return fusedReasoningStep(*enc_, *fused_, ctx, cache, input);
+    return fusedReasoningStep(*enc_, ctx, cache, input);
   const size_t n = layerCount();
   if (cache.keys.size() != n) cache = ReasoningCache(n);
   const int64_t B = input.size(0), M = input.size(1), d = input.size(2);

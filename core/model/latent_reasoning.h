@@ -37,8 +37,6 @@ struct ReasoningCache {
 
 /// \brief Attention probabilities of one reasoning step and layer: [B, heads, M, W + t]
 /// (item keys first, then the stream's own reasoning tokens 1..t).
-class FusedWeights;
-
 struct StepAttention {
   int step = 0;
   int layer = 0;
@@ -72,14 +70,11 @@ class CachedTransformer {
   size_t layerCount() const;
   int d() const;
   SasrecEncoderImpl& encoder() const { return *enc_; }
-  /// The fused step's transposed weights (fused_step.h), shared by copies of this object.
-  FusedWeights& fusedWeights() const { return *fused_; }
   /// Analytic forward FLOPs of one reasoning token attending to `keys` keys, all layers.
   double tokenFlops(double keys) const;
 
  private:
   SasrecEncoderImpl* enc_;
-  std::shared_ptr<FusedWeights> fused_;
 };
 
 /// \brief Mean pairwise KL between the item distributions of S reasoning states:

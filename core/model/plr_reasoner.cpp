@@ -77,7 +77,7 @@ PlrPass PlrReasonerImpl::reasonFused(ItemContext ctx, int steps) {
   const float* tp = trig.data_ptr<float>();
   auto all = torch::empty({T, B, M, d}, h0.options());
   float* sp = all.data_ptr<float>();
-  ReasoningCache cache(stack_.layerCount());
+  FusedReasoningPass fused(stack_.encoder(), ctx, M, T);
   for (int64_t t = 1; t <= T; ++t) {
     // h_{t-1} + r_t with h_{0,m} = h_0 + τ_m; the last trained r serves deeper evaluations.
     const float* rt = r.data_ptr<float>() + std::min<int64_t>(t - 1, steps_ - 1) * d;
@@ -92,7 +92,7 @@ PlrPass PlrReasonerImpl::reasonFused(ItemContext ctx, int steps) {
           for (int64_t k = 0; k < d; ++k) xr[k] = pr[k] + rt[k];
         }
       }
-    fusedReasoningStepInPlace(stack_.encoder(), stack_.fusedWeights(), ctx, cache, x, B, M);
+    fused.step(x);
   }
   PlrPass pass;
   for (int64_t t = 0; t < T; ++t) pass.states.push_back(all[t]);

@@ -185,8 +185,8 @@ class ReasonersTest : public QObject {
   }
 
   void fusedWeightsFollowUpdates() {
-    // The fused step keeps transposed copies of the layer matrices; an in-place update (an
-    // optimiser step, a checkpoint load) must reach them.
+    // The fused step reads the layer matrices where the layers keep them; an in-place update
+    // (an optimiser step, a checkpoint load) must reach it, as it would not reach a copy.
     RunConfig cfg = smallConfig("plr-fast");
     Recommender model = buildRecommender(cfg, kItems);
     model->eval();
