@@ -351,6 +351,29 @@ InspectorData inspectCase(RecommenderImpl& model, const BatchBuilder& builder, c
   return d;
 }
 
+namespace {
+
+/// One ranking request (build the batch of `rows`, represent, score every item, top 10) in ms.
+double timeOneRequest(RecommenderImpl& model, const BatchBuilder& builder, const std::vector<EvalCase>& cases,
+                      const torch::Device& device, const torch::Tensor& table, const std::vector<int64_t>& rows) {
+  QElapsedTimer timer;
+  timer.start();
+  Batch b = builder.evalBatch(cases, rows).to(device);
+  auto top = std::get<1>(torch::mm(model.represent(b), table.t()).topk(10, 1));
+  if (device.is_cuda()) torch::cuda::synchronize();
+  (void)top;
+  return timer.nsecsElapsed() / 1e6;
+}
+
+/// Request r's case rows: cases r·batchSize … in turn.
+std::vector<int64_t> requestRows(int64_t r, int batchSize, int64_t n) {
+  std::vector<int64_t> rows;
+  for (int j = 0; j < batchSize; ++j) rows.push_back((r * batchSize + j) % n);
+  return rows;
+}
+
+}  // namespace
+
 std::vector<double> timeRankingRequests(RecommenderImpl& model, const BatchBuilder& builder,
                                         const std::vector<EvalCase>& cases, const torch::Device& device,
                                         int batchSize, int repeats, const std::function<void()>& checkCancel) {
@@ -363,15 +386,8 @@ std::vector<double> timeRankingRequests(RecommenderImpl& model, const BatchBuild
   const auto n = static_cast<int64_t>(cases.size());
   for (int r = -kLatencyWarmup; r < repeats; ++r) {
     if (checkCancel) checkCancel();
-    std::vector<int64_t> rows;
-    for (int j = 0; j < batchSize; ++j) rows.push_back((static_cast<int64_t>(r + kLatencyWarmup) * batchSize + j) % n);
-    QElapsedTimer timer;
-    timer.start();
-    Batch b = builder.evalBatch(cases, rows).to(device);
-    auto top = std::get<1>(torch::mm(model.represent(b), table.t()).topk(10, 1));
-    if (device.is_cuda()) torch::cuda::synchronize();
-    (void)top;
-    if (r >= 0) ms.push_back(timer.nsecsElapsed() / 1e6);
+    const double t = timeOneRequest(model, builder, cases, device, table, requestRows(r + kLatencyWarmup, batchSize, n));
+    if (r >= 0) ms.push_back(t);
   }
   return ms;
 }
@@ -394,22 +410,86 @@ RankingLatency measureRankingLatency(RecommenderImpl& model, const BatchBuilder&
 EfficiencyRow measureEfficiency(RecommenderImpl& model, const BatchBuilder& builder,
                                 const std::vector<EvalCase>& cases, const torch::Device& device, int repeats,
                                 const std::function<void()>& checkCancel) {
+  return measureEfficiencySideBySide({EfficiencyTarget{&model, &builder, &cases, device, 0}}, repeats, checkCancel)
+      .front();
+}
+
+std::vector<EfficiencyRow> measureEfficiencySideBySide(const std::vector<EfficiencyTarget>& targets, int repeats,
+                                                       const std::function<void()>& checkCancel,
+                                                       const std::function<void(double)>& progress) {
+  const size_t n = targets.size();
+  std::vector<EfficiencyRow> rows(n);
+  std::vector<int> trained(n);
+  for (size_t i = 0; i < n; ++i) trained[i] = targets[i].model->evalSteps();
+  // Every model back at its trained depth however this ends (cancel, error).
+  struct Restore {
+    const std::vector<EfficiencyTarget>& targets;
+    const std::vector<int>& trained;
+    ~Restore() {
+      for (size_t i = 0; i < targets.size(); ++i) targets[i].model->setEvalSteps(trained[i]);
+    }
+  } restore{targets, trained};
+  auto select = [&](size_t i) { targets[i].model->setEvalSteps(targets[i].steps > 0 ? targets[i].steps : trained[i]); };
   torch::NoGradGuard ng;
-  EfficiencyRow row;
-  row.steps = model.evalSteps();
-  for (const auto& p : model.parameters()) row.parameters += static_cast<double>(p.numel());
-  double meanLen = 0;
-  for (const auto& c : cases) meanLen += builder.caseLength(c);
-  meanLen /= static_cast<double>(std::max<size_t>(1, cases.size()));
-  row.flopsPerSample = model.flopsPerSample(meanLen);
-  const RankingLatency l = measureRankingLatency(model, builder, cases, device, repeats, checkCancel);
-  row.batch1P50 = l.batch1P50;
-  row.batch1P99 = l.batch1P99;
-  row.batch256P50 = l.batch256P50;
-  row.batch256P99 = l.batch256P99;
-  row.throughput = l.batch256P50 > 0 ? kLatencyBigBatch * 1000.0 / l.batch256P50 : 0;
-  row.peakRssMb = runtime::peakRssMb();
-  return row;
+  for (size_t i = 0; i < n; ++i) {
+    const EfficiencyTarget& t = targets[i];
+    select(i);
+    EfficiencyRow& row = rows[i];
+    row.steps = t.model->evalSteps();
+    for (const auto& p : t.model->parameters()) row.parameters += static_cast<double>(p.numel());
+    double meanLen = 0;
+    for (const auto& c : *t.cases) meanLen += t.builder->caseLength(c);
+    meanLen /= static_cast<double>(std::max<size_t>(1, t.cases->size()));
+    row.flopsPerSample = t.model->flopsPerSample(meanLen);
+  }
+  if (std::any_of(targets.begin(), targets.end(), [](const EfficiencyTarget& t) { return t.cases->empty(); })) {
+    for (auto& row : rows) row.peakRssMb = runtime::peakRssMb();
+    return rows;
+  }
+  c10::InferenceMode inferenceMode;  // as timeRankingRequests
+  std::vector<torch::Tensor> tables;
+  for (const auto& t : targets) tables.push_back(t.model->itemTable());
+  const int bigRepeats = std::max(10, repeats / 10);
+  const double total = static_cast<double>(n) * (repeats + bigRepeats + 2 * kLatencyWarmup);
+  double done = 0;
+  // ms[i][r]: target i's request r. Round r runs every target once, starting at target r mod n.
+  auto interleave = [&](int batchSize, int count) {
+    std::vector<std::vector<double>> ms(n);
+    for (int r = -kLatencyWarmup; r < count; ++r) {
+      if (checkCancel) checkCancel();
+      for (size_t k = 0; k < n; ++k) {
+        const size_t i = (k + static_cast<size_t>(r + kLatencyWarmup)) % n;
+        const EfficiencyTarget& t = targets[i];
+        select(i);
+        const auto caseRows = requestRows(r + kLatencyWarmup, batchSize, static_cast<int64_t>(t.cases->size()));
+        const double v = timeOneRequest(*t.model, *t.builder, *t.cases, t.device, tables[i], caseRows);
+        if (r >= 0) ms[i].push_back(v);
+      }
+      done += static_cast<double>(n);
+      if (progress) progress(done / total);
+    }
+    return ms;
+  };
+  auto pairedRatio = [](const std::vector<double>& a, const std::vector<double>& base) {
+    std::vector<double> ratio;
+    for (size_t r = 0; r < a.size(); ++r) ratio.push_back(a[r] / base[r]);
+    return percentileOf(ratio, 0.5);
+  };
+  const auto b1 = interleave(1, repeats);
+  const auto b256 = interleave(kLatencyBigBatch, bigRepeats);
+  const double peak = runtime::peakRssMb();
+  for (size_t i = 0; i < n; ++i) {
+    EfficiencyRow& row = rows[i];
+    row.batch1P50 = percentileOf(b1[i], 0.5);
+    row.batch1P99 = percentileOf(b1[i], 0.99);
+    row.batch256P50 = percentileOf(b256[i], 0.5);
+    row.batch256P99 = percentileOf(b256[i], 0.99);
+    row.batch1Ratio = pairedRatio(b1[i], b1[0]);
+    row.batch256Ratio = pairedRatio(b256[i], b256[0]);
+    row.throughput = row.batch256P50 > 0 ? kLatencyBigBatch * 1000.0 / row.batch256P50 : 0;
+    row.peakRssMb = peak;
+  }
+  return rows;
 }
 
 }  // namespace rr

@@ -61,6 +61,26 @@ EfficiencyRow measureEfficiency(RecommenderImpl& model, const BatchBuilder& buil
                                 const std::vector<EvalCase>& cases, const torch::Device& device,
                                 int repeats, const std::function<void()>& checkCancel = {});
 
+/// \brief One model at one evaluation depth, for measureEfficiencySideBySide().
+struct EfficiencyTarget {
+  RecommenderImpl* model = nullptr;
+  const BatchBuilder* builder = nullptr;
+  const std::vector<EvalCase>* cases = nullptr;
+  torch::Device device = torch::kCPU;
+  int steps = 0;  ///< evaluation depth set before each of its requests; 0 = leave the model's own
+};
+
+/// \brief measureEfficiency() for several targets at once, their requests interleaved: request
+/// r of every target runs back to back (the first target of the round rotating), on the same
+/// case rows. Slow phases of a shared machine then fall on every target alike, and each row's
+/// ratio to target 0 (batch1Ratio, batch256Ratio) is the median of per-request ratios, a
+/// paired comparison. `repeats` requests at batch 1 and max(10, repeats/10) at batch 256 per
+/// target; progress(f) gets the fraction done. Peak memory is the process's after all of them.
+/// Each model's evaluation depth is restored.
+std::vector<EfficiencyRow> measureEfficiencySideBySide(const std::vector<EfficiencyTarget>& targets, int repeats,
+                                                       const std::function<void()>& checkCancel = {},
+                                                       const std::function<void(double)>& progress = {});
+
 /// \brief Milliseconds per ranking request (build the batch from `cases`, represent, score every
 /// item, top 10), one entry per timed request after 3 untimed warm-ups; request r takes cases
 /// r·batchSize … in turn. Runs under InferenceMode, as a server would. The bench and the

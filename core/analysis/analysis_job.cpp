@@ -50,6 +50,9 @@ QVector<int> defaultSteps(const RunConfig& cfg) {
   return {1, 2, 3, 4, 5};
 }
 
+// The efficiency analysis's progress: opening the runs, then the interleaved requests.
+constexpr double kEfficiencyLoadShare = 0.05;
+
 QString runLabel(const RunRecord& r) {
   const QString base = r.name.isEmpty() ? r.preset : r.name;
   return QStringLiteral("#%1 %2").arg(r.id).arg(base);
@@ -146,6 +149,16 @@ void AnalysisJob::run() {
   div.split = split;
   InspectorData inspector;
 
+  // The efficiency analysis keeps every run open until all are measured side by side.
+  struct EfficiencyRun {
+    std::unique_ptr<RunSession> session;
+    std::vector<EvalCase> cases;
+    QString label;
+    qint64 runId = 0;
+    QVector<int> steps;
+  };
+  std::vector<EfficiencyRun> effRuns;
+
   const int runs = request_.runIds.size();
   for (int ri = 0; ri < runs; ++ri) {
     const qint64 runId = request_.runIds[ri];
@@ -155,6 +168,7 @@ void AnalysisJob::run() {
       JobProgress jp;
       jp.phase = QStringLiteral("%1: run %2").arg(analysisKindTitle(kind)).arg(runId);
       jp.fraction = (ri + std::clamp(f, 0.0, 1.0)) / runs;
+      if (kind == QLatin1String("efficiency")) jp.fraction *= kEfficiencyLoadShare;  // loading only
       reportProgress(jp);
     };
     progress(0);
@@ -194,24 +208,10 @@ void AnalysisJob::run() {
       if (!r.supported) reportMessage(QStringLiteral("%1 has no reasoning depth to change; evaluated once").arg(label));
       depth.runs.append(r);
     } else if (kind == QLatin1String("efficiency")) {
+      // Measured after the loop, every run's requests interleaved with the others'.
       eff.device = s.deviceName;
       eff.threads = s.threads.torch * s.threads.blas;
-      const int repeats = intParam(p, "repeats", 100);
-      auto cancel = [this] { checkpointCancel(); };
-      EfficiencyRow base = measureEfficiency(*s.model, *s.builder, cases, s.device, repeats, cancel);
-      base.runId = runId;
-      base.label = label;
-      eff.rows.append(base);
-      const int trained = s.model->evalSteps();
-      for (int st : steps) {
-        s.model->setEvalSteps(st);
-        if (s.model->evalSteps() != st) break;  // no depth to vary
-        EfficiencyRow r = measureEfficiency(*s.model, *s.builder, cases, s.device, repeats, cancel);
-        r.runId = runId;
-        r.label = label;
-        eff.rows.append(r);
-      }
-      s.model->setEvalSteps(trained);
+      effRuns.push_back(EfficiencyRun{std::move(session), std::move(cases), label, runId, steps});
     } else if (kind == QLatin1String("diversity")) {
       DiversityRun r = streamDiversity(*s.model, *s.builder, cases, s.device, intParam(p, "bins", 20),
                                        s.evaluator->options().batchSize, progress);
@@ -238,6 +238,40 @@ void AnalysisJob::run() {
       inspector.split = split;
     }
     progress(1);
+  }
+
+  if (kind == QLatin1String("efficiency")) {
+    // One target per run as trained, then one per requested depth the model can take.
+    std::vector<EfficiencyTarget> targets;
+    std::vector<const EfficiencyRun*> owners;
+    for (const EfficiencyRun& r : effRuns) {
+      RecommenderImpl& model = *r.session->model;
+      targets.push_back(EfficiencyTarget{&model, r.session->builder.get(), &r.cases, r.session->device, 0});
+      owners.push_back(&r);
+      const int trained = model.evalSteps();
+      for (int st : r.steps) {
+        model.setEvalSteps(st);
+        const bool varies = model.evalSteps() == st;
+        model.setEvalSteps(trained);
+        if (!varies) break;  // no depth to vary
+        targets.push_back(EfficiencyTarget{&model, r.session->builder.get(), &r.cases, r.session->device, st});
+        owners.push_back(&r);
+      }
+    }
+    const auto rows = measureEfficiencySideBySide(
+        targets, intParam(p, "repeats", 100), [this] { checkpointCancel(); },
+        [this, &kind](double f) {
+          JobProgress jp;
+          jp.phase = QStringLiteral("%1: requests, every run in turn").arg(analysisKindTitle(kind));
+          jp.fraction = kEfficiencyLoadShare + (1 - kEfficiencyLoadShare) * std::clamp(f, 0.0, 1.0);
+          reportProgress(jp);
+        });
+    for (size_t i = 0; i < rows.size(); ++i) {
+      EfficiencyRow row = rows[i];
+      row.runId = owners[i]->runId;
+      row.label = owners[i]->label;
+      eff.rows.append(row);
+    }
   }
 
   QJsonObject result;

@@ -201,6 +201,8 @@ QJsonObject EfficiencyResult::toJson() const {
                                                                      {QStringLiteral("batch1_p99"), r.batch1P99},
                                                                      {QStringLiteral("batch256_p50"), r.batch256P50},
                                                                      {QStringLiteral("batch256_p99"), r.batch256P99}}},
+                          {QStringLiteral("latency_ratio_to_first"),
+                           QJsonObject{{QStringLiteral("batch1"), r.batch1Ratio}, {QStringLiteral("batch256"), r.batch256Ratio}}},
                           {QStringLiteral("throughput_users_per_second"), r.throughput},
                           {QStringLiteral("peak_rss_mb"), r.peakRssMb}});
   return QJsonObject{{QStringLiteral("device"), device}, {QStringLiteral("threads"), threads}, {QStringLiteral("rows"), rs}};
@@ -223,6 +225,9 @@ EfficiencyResult EfficiencyResult::fromJson(const QJsonObject& o) {
     x.batch1P99 = lat.value(QStringLiteral("batch1_p99")).toDouble();
     x.batch256P50 = lat.value(QStringLiteral("batch256_p50")).toDouble();
     x.batch256P99 = lat.value(QStringLiteral("batch256_p99")).toDouble();
+    const QJsonObject ratio = j.value(QStringLiteral("latency_ratio_to_first")).toObject();  // absent before stop 23
+    x.batch1Ratio = ratio.value(QStringLiteral("batch1")).toDouble();
+    x.batch256Ratio = ratio.value(QStringLiteral("batch256")).toDouble();
     x.throughput = j.value(QStringLiteral("throughput_users_per_second")).toDouble();
     x.peakRssMb = j.value(QStringLiteral("peak_rss_mb")).toDouble();
     r.rows.append(x);

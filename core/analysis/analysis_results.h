@@ -85,6 +85,9 @@ struct EfficiencyRow {
   double flopsPerSample = 0;    ///< analytic, at the mean test history length
   double batch1P50 = 0, batch1P99 = 0;      ///< ms per request (represent + rank + top-10)
   double batch256P50 = 0, batch256P99 = 0;
+  /// Median over interleaved requests of this row's latency / the first row's (paired; 1 for
+  /// the first row, 0 where not measured side by side).
+  double batch1Ratio = 0, batch256Ratio = 0;
   double throughput = 0;        ///< ranked users per second at batch 256 (from the p50)
   double peakRssMb = 0;         ///< process peak resident memory after the measurement
 };

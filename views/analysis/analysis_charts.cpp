@@ -183,10 +183,17 @@ void plotDepth(QCustomPlot* plot, const DepthResult& r, const QString& metric) {
   plot->replot();
 }
 
+namespace {
+// A paired latency ratio as "1.04×"; "–" where the rows were not measured side by side.
+QString ratioText(double ratio) {
+  return ratio > 0 ? QString::number(ratio, 'f', 2) + QStringLiteral("×") : QStringLiteral("–");
+}
+}  // namespace
+
 QStringList efficiencyHeaders() {
   return {QStringLiteral("Run"),    QStringLiteral("steps"),    QStringLiteral("params"),   QStringLiteral("MFLOPs"),
           QStringLiteral("b1 p50"), QStringLiteral("b1 p99"),   QStringLiteral("b256 p50"), QStringLiteral("b256 p99"),
-          QStringLiteral("users/s"), QStringLiteral("peak MB")};
+          QStringLiteral("b1 × first"), QStringLiteral("b256 × first"), QStringLiteral("users/s"), QStringLiteral("peak MB")};
 }
 
 QVector<QStringList> efficiencyRows(const EfficiencyResult& r) {
@@ -195,7 +202,8 @@ QVector<QStringList> efficiencyRows(const EfficiencyResult& r) {
     rows.append({x.label, x.steps ? QString::number(x.steps) : QStringLiteral("as trained"), QString::number(x.parameters, 'f', 0),
                  QString::number(x.flopsPerSample / 1e6, 'f', 2), QString::number(x.batch1P50, 'f', 3),
                  QString::number(x.batch1P99, 'f', 3), QString::number(x.batch256P50, 'f', 2),
-                 QString::number(x.batch256P99, 'f', 2), QString::number(x.throughput, 'f', 0),
+                 QString::number(x.batch256P99, 'f', 2), ratioText(x.batch1Ratio), ratioText(x.batch256Ratio),
+                 QString::number(x.throughput, 'f', 0),
                  QString::number(x.peakRssMb, 'f', 0)});
   return rows;
 }

@@ -403,7 +403,11 @@ void EfficiencyPanel::showResult(const AnalysisRecord& record) {
   const EfficiencyResult r = EfficiencyResult::fromJson(record.result);
   fillTable(table_, efficiencyHeaders(), efficiencyRows(r));
   plotEfficiency(plot_, r);
-  status_->setText(tr("Measured on %1 with %2 threads; latencies in ms. Peak MB is the measuring process's peak RSS.").arg(r.device).arg(r.threads));
+  status_->setText(tr("Measured on %1 with %2 threads; latencies in ms. The runs' requests were interleaved; "
+                      "\"× first\" is the median per-request ratio to the first row. Peak MB is the measuring "
+                      "process's peak RSS.")
+                       .arg(r.device)
+                       .arg(r.threads));
 }
 
 // ---------------------------------------------------------------------------------------------

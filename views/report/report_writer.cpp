@@ -331,8 +331,9 @@ void analysisPage(PageWriter& w, const AnalysisRecord& a) {
     w.chart(400, [&](QCustomPlot* p) { plotEfficiency(p, r); });
     w.table(efficiencyHeaders(), efficiencyRows(r));
     w.paragraph(QStringLiteral("Serving cost: model size, analytic compute per recommendation, latency of one request and of a "
-                               "batch of 256 (median and 99th percentile, in ms), throughput, and the measuring process's peak memory. "
-                               "Measured on %1 with %2 threads.")
+                               "batch of 256 (median and 99th percentile, in ms), each row's latency against the first row's "
+                               "(median of per-request ratios: the runs' requests were interleaved), throughput, and the "
+                               "measuring process's peak memory. Measured on %1 with %2 threads.")
                     .arg(r.device).arg(r.threads),
                 true);
   } else if (a.kind == QLatin1String("attention")) {

@@ -9,7 +9,9 @@
 #include "core/errors.h"
 #include "test_main.h"
 
+#include <chrono>
 #include <numeric>
+#include <thread>
 
 using namespace rr;
 
@@ -65,6 +67,19 @@ class PlantedReasonerImpl : public RecommenderImpl {
  private:
   int trained_, steps_;
   torch::Tensor table_;
+};
+
+/// The planted reasoner whose requests take `steps` ms longer per step (a sleep), and which logs
+/// the depth it answers each request at: its cost is known and the order of requests visible.
+class SleepyReasonerImpl : public PlantedReasonerImpl {
+ public:
+  using PlantedReasonerImpl::PlantedReasonerImpl;
+  torch::Tensor represent(const Batch& b) override {
+    log.push_back(evalSteps());
+    std::this_thread::sleep_for(std::chrono::milliseconds(evalSteps()));
+    return PlantedReasonerImpl::represent(b);
+  }
+  std::vector<int> log;
 };
 
 SequenceData plantedData() {
@@ -331,6 +346,58 @@ class AnalysesTest : public QObject {
     QVERIFY(r.peakRssMb > 0);
     QCOMPARE(percentileOf({1, 2, 3, 4, 5}, 0.5), 3.0);
     QCOMPARE(percentileOf({1, 2, 3, 4, 5}, 0.99), 4.96);
+  }
+
+  void efficiencySideBySide() {
+    // Three targets: one model as trained (1 step) and at 4 steps, a second model (2 steps).
+    // Requests interleave, each round starting one target later; each row's ratio is paired
+    // with the first row's requests; the models' depths come back.
+    const SequenceData data = plantedData();
+    const BatchBuilder builder(data, 8);
+    const auto cases = lastItemCases(data);
+    SleepyReasonerImpl a(1), b(2);
+    const std::vector<EfficiencyTarget> targets{{&a, &builder, &cases, torch::kCPU, 0},
+                                                {&a, &builder, &cases, torch::kCPU, 4},
+                                                {&b, &builder, &cases, torch::kCPU, 0}};
+    std::vector<double> progress;
+    const auto rows = measureEfficiencySideBySide(targets, 10, {}, [&](double f) { progress.push_back(f); });
+    QCOMPARE(static_cast<int>(rows.size()), 3);
+    QCOMPARE(rows[0].steps, 1);
+    QCOMPARE(rows[1].steps, 4);
+    QCOMPARE(rows[2].steps, 2);
+    QCOMPARE(rows[1].flopsPerSample, 1000.0 * 5 * 5 + 2.0 * (kItems + 1) * kItems);  // at 4 steps
+    QCOMPARE(rows[0].batch1Ratio, 1.0);
+    QCOMPARE(rows[0].batch256Ratio, 1.0);
+    // 4 ms against 1 ms of sleep per request (plus the same small work): well above 2.
+    QVERIFY2(rows[1].batch1Ratio > 2.0, qPrintable(QString::number(rows[1].batch1Ratio)));
+    QVERIFY(rows[2].batch1Ratio > 1.0);
+    for (const auto& r : rows) {
+      QVERIFY(r.batch1P50 > 0 && r.batch256P50 > 0);
+      QCOMPARE(r.peakRssMb, rows[0].peakRssMb);
+    }
+    QCOMPARE(a.evalSteps(), 1);
+    QCOMPARE(b.evalSteps(), 2);
+    // Round 0 runs targets 0, 1, 2; round 1 runs 1, 2, 0; round 2 runs 2, 0, 1.
+    QCOMPARE(std::vector<int>(a.log.begin(), a.log.begin() + 6), (std::vector<int>{1, 4, 4, 1, 1, 4}));
+    QCOMPARE(std::vector<int>(b.log.begin(), b.log.begin() + 3), (std::vector<int>{2, 2, 2}));
+    QCOMPARE(static_cast<int>(a.log.size()), 2 * (13 + 13));  // two targets, 3 warm-ups + 10 timed, twice
+    QVERIFY(std::is_sorted(progress.begin(), progress.end()));
+    QCOMPARE(progress.back(), 1.0);
+  }
+
+  void efficiencySideBySideRestoresDepthOnCancel() {
+    const SequenceData data = plantedData();
+    const BatchBuilder builder(data, 8);
+    const auto cases = lastItemCases(data);
+    SleepyReasonerImpl a(3);
+    int calls = 0;
+    auto cancel = [&] {
+      if (++calls == 2) throw CancelledError();
+    };
+    QVERIFY_THROWS_EXCEPTION(CancelledError, measureEfficiencySideBySide({{&a, &builder, &cases, torch::kCPU, 5}}, 10, cancel));
+    QCOMPARE(a.evalSteps(), 3);
+    QCOMPARE(static_cast<int>(a.log.size()), 1);  // one round ran before the cancel
+    QCOMPARE(a.log.front(), 5);
   }
 
   // The latency measure runs in inference mode; nothing it makes may end up in the model, or the

@@ -125,6 +125,8 @@ class AnalysisJobsTest : public QObject {
     QCOMPARE(eff.rows.size(), 2);
     QVERIFY(eff.rows[1].parameters > eff.rows[0].parameters);  // d 24 > d 16
     QVERIFY(eff.rows[1].flopsPerSample > eff.rows[0].flopsPerSample);
+    QCOMPARE(eff.rows[0].batch1Ratio, 1.0);  // the runs were measured side by side
+    QVERIFY(eff.rows[1].batch1Ratio > 0 && eff.rows[1].batch256Ratio > 0);
 
     const QJsonObject v = runJob(dir_.path(), {runA_}, "diversity", {"max_cases=50"});
     const DiversityResult div = DiversityResult::fromJson(v.value("result").toObject());
