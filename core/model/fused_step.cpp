@@ -340,41 +340,6 @@ void runLayer(TransformerLayerImpl& layer, const LayerWeights& w, const LayerIo&
   });
 }
 
-/// fusedReasoningStep() on a contiguous buffer x of B·M·d floats, overwritten with the output.
-void stepWithCache(SasrecEncoderImpl& encoder, const ItemContext& ctx, ReasoningCache& cache,
-                   float* xp, int64_t B, int64_t M) {
-  const size_t n = encoder.layers->size();
-  if (cache.keys.size() != n) cache = ReasoningCache(n);
-  const int64_t d = encoder.d(), W = ctx.width;
-  TORCH_CHECK(ctx.h0.size(0) == B && ctx.keyBias.numel() == B * W, "fused reasoning step: ", B,
-              " rows against a context of ", ctx.h0.size(0));
-  // This step's keys and values of every layer: one [layers, 2, B, M, d] block, pushed to the
-  // cache as contiguous views.
-  auto kvAll = torch::empty({static_cast<int64_t>(n), 2, B, M, d}, torch::TensorOptions().dtype(torch::kFloat));
-  const auto keyBias = ctx.keyBias.contiguous();  // [B,1,1,W]
-  for (size_t i = 0; i < n; ++i) {
-    auto& layer = *encoder.layers->ptr<TransformerLayerImpl>(i);
-    auto kv = kvAll[static_cast<int64_t>(i)];
-    cache.keys[i].push_back(kv[0]);
-    cache.values[i].push_back(kv[1]);
-    const int64_t t = static_cast<int64_t>(cache.keys[i].size());
-    std::vector<const float*> kOwn(static_cast<size_t>(t)), vOwn(static_cast<size_t>(t));
-    std::vector<torch::Tensor> keep;  // contiguous copies of earlier steps stored as views
-    for (int64_t s = 0; s < t; ++s) {
-      auto k = cache.keys[i][static_cast<size_t>(s)], v = cache.values[i][static_cast<size_t>(s)];
-      if (!k.is_contiguous()) keep.push_back(k = k.contiguous());
-      if (!v.is_contiguous()) keep.push_back(v = v.contiguous());
-      kOwn[static_cast<size_t>(s)] = k.data_ptr<float>();
-      vOwn[static_cast<size_t>(s)] = v.data_ptr<float>();
-    }
-    const auto [kCtx, vCtx] = itemKeysValues(ctx, i);
-    const LayerIo io{kCtx.data_ptr<float>(), vCtx.data_ptr<float>(), kCtx.stride(0), kCtx.stride(1), kCtx.stride(2),
-                     keyBias.data_ptr<float>(), W, kOwn.data(), vOwn.data(), t,
-                     kv[0].data_ptr<float>(), kv[1].data_ptr<float>()};
-    runLayer(layer, weightsOf(layer), io, xp, B, M, d);
-  }
-}
-
 }  // namespace
 
 /// Everything a pass reads on every step, gathered once.
@@ -438,15 +403,6 @@ void FusedReasoningPass::step(float* x) {
     io.vNew = s.vOwn[i][static_cast<size_t>(t - 1)];
     runLayer(*s.encoder->layers->ptr<TransformerLayerImpl>(i), s.weights[i], io, x, s.B, s.M, s.d);
   }
-}
-
-torch::Tensor fusedReasoningStep(SasrecEncoderImpl& encoder, const ItemContext& ctx,
-                                 ReasoningCache& cache, const torch::Tensor& input) {
-  TORCH_CHECK(input.dim() == 3 && input.size(2) == encoder.d(), "fused reasoning step: expected [B, M, ",
-              encoder.d(), "] inputs, got ", input.sizes());
-  auto x = input.clone(at::MemoryFormat::Contiguous);  // one contiguous copy, updated in place
-  stepWithCache(encoder, ctx, cache, x.data_ptr<float>(), x.size(0), x.size(1));
-  return x;
 }
 
 }  // namespace rr

@@ -1,7 +1,8 @@
 #pragma once
 /// \file
-/// \brief One cached reasoning step of a Transformer backbone as C++ loops, for inference on
-/// the CPU (serving requests, evaluation). Internal to core (LibTorch).
+/// \brief The cached reasoning steps of a Transformer backbone (CachedTransformer::step()) as
+/// C++ loops, for inference on the CPU (serving requests, evaluation). Internal to core
+/// (LibTorch).
 ///
 /// Why: at batch 1 a reasoning step is 2 layers × ~30 LibTorch calls on one token per stream,
 /// and each call costs microseconds of dispatch for a few thousand multiply-adds. PLR (M 2,
@@ -16,9 +17,9 @@
 /// weights a request touches, and between requests the caches are cold (scoring streams the
 /// 3 MB item table): on 1,000 interleaved Beauty requests PLR took a median 1.08× SASRec's
 /// time with the copies against 1.06× without (five rounds each, 2-core AMD EPYC).
-/// CachedTransformer::step() uses it when fusedStepApplies(); results equal the LibTorch
-/// path to float rounding and the GELU's erf approximation (3·10⁻⁷); tests require a max abs
-/// difference < 1e-5.
+/// PLR's and ReaRec's reason() use it when fusedStepApplies(); results equal
+/// CachedTransformer::step() to float rounding and the GELU's erf approximation (3·10⁻⁷);
+/// tests require a max abs difference < 1e-5.
 
 #include "core/model/latent_reasoning.h"
 
@@ -43,16 +44,11 @@ void setFusedStepEnabled(bool on);
 /// are checked to be contiguous CPU float32 when a step reads them.)
 bool fusedStepApplies(const SasrecEncoderImpl& encoder, const torch::Tensor& like, bool captureAttention);
 
-/// The step of CachedTransformer::step() (same contract, no attention capture or dropout):
-/// appends each layer's keys/values [B, M, d] to `cache` and returns [B, M, d].
-torch::Tensor fusedReasoningStep(SasrecEncoderImpl& encoder, const ItemContext& ctx, ReasoningCache& cache,
-                                 const torch::Tensor& x);
-
-/// \brief A whole fused reasoning pass over a context's B rows × M streams, for reasoners that
-/// also fuse their step inputs and pooling (PLR). Weights, the item keys/values and every
-/// step's reasoning keys/values are gathered or allocated once here, so a step makes no
-/// LibTorch calls on the per-row path: at batch 1 those calls were ~40% of PLR's reasoning
-/// time. The step's arithmetic is that of fusedReasoningStep().
+/// \brief A fused reasoning pass over a context's B rows × M streams: the steps of
+/// CachedTransformer::step() without attention capture or dropout. Weights, the item
+/// keys/values and every step's reasoning keys/values are gathered or allocated once here, so
+/// a step makes no LibTorch calls on the per-row path (at batch 1, per-step tensors, views and
+/// scratch were ~40% of PLR's reasoning time).
 class FusedReasoningPass {
  public:
   /// ctx (and the encoder's weights) must outlive the pass; at most maxSteps steps.

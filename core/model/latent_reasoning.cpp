@@ -133,10 +133,6 @@ ItemContext CachedTransformer::encode(const torch::Tensor& items, int positionOf
 
 torch::Tensor CachedTransformer::step(const ItemContext& ctx, ReasoningCache& cache, const torch::Tensor& input,
                                       const AttentionHooks& hooks, std::vector<StepAttention>* attention) {
-  // Inference on the CPU: the same step without per-operation dispatch. Score and probability
-  // dropout are inactive there (eval mode), so hooks have nothing to apply.
-  if (fusedStepApplies(*enc_, input, attention != nullptr))
-    return fusedReasoningStep(*enc_, ctx, cache, input);
   const size_t n = layerCount();
   if (cache.keys.size() != n) cache = ReasoningCache(n);
   const int64_t B = input.size(0), M = input.size(1), d = input.size(2);

@@ -1,9 +1,11 @@
 #include "core/model/rearec_reasoner.h"
 
 #include "core/model/backbones.h"
+#include "core/model/fused_step.h"
 #include "core/model/scoring.h"
 
 #include <cmath>
+#include <optional>
 
 namespace rr {
 
@@ -44,11 +46,22 @@ torch::Tensor RearecReasonerImpl::stepInput(int t, const torch::Tensor& previous
 std::vector<torch::Tensor> RearecReasonerImpl::reason(const ItemContext& ctx, int steps, double noiseStd,
                                                       std::vector<StepAttention>* attention) {
   std::vector<torch::Tensor> states{ctx.h0};
+  // Inference on the CPU: the steps as one fused pass (fused_step.h); the step inputs stay
+  // LibTorch operations (a LayerNorm of one token per row).
+  std::optional<FusedReasoningPass> fused;
+  if (attention == nullptr && steps > 0 && fusedStepApplies(stack_.encoder(), ctx.h0, false))
+    fused.emplace(stack_.encoder(), ctx, 1, steps);
   ReasoningCache cache(stack_.layerCount());
   for (int t = 1; t <= steps; ++t) {
     auto x = stepInput(t, states.back().unsqueeze(1));  // [B,1,d]
     if (noiseStd > 0) x = x + torch::randn_like(x) * noiseStd;
-    states.push_back(stack_.step(ctx, cache, x, {}, attention).squeeze(1));
+    if (fused) {
+      x = x.clone(at::MemoryFormat::Contiguous);  // the step's output, written in place
+      fused->step(x.data_ptr<float>());
+      states.push_back(x.squeeze(1));
+    } else {
+      states.push_back(stack_.step(ctx, cache, x, {}, attention).squeeze(1));
+    }
   }
   return states;
 }
