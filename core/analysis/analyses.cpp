@@ -17,6 +17,7 @@ namespace {
 
 constexpr int kLatencyBigBatch = 256;  // the "batch 256" of the efficiency table
 constexpr int kLatencyWarmup = 3;
+constexpr int kLatencyBlock = 8;  // consecutive requests per target in measureEfficiencySideBySide
 
 QString metricKey(const char* kind, int k) { return QStringLiteral("%1@%2").arg(QLatin1String(kind)).arg(k); }
 
@@ -450,23 +451,31 @@ std::vector<EfficiencyRow> measureEfficiencySideBySide(const std::vector<Efficie
   std::vector<torch::Tensor> tables;
   for (const auto& t : targets) tables.push_back(t.model->itemTable());
   const int bigRepeats = std::max(10, repeats / 10);
-  const double total = static_cast<double>(n) * (repeats + bigRepeats + 2 * kLatencyWarmup);
+  // Rounds of blocks: each target answers kLatencyBlock requests in a row, the first untimed (it
+  // brings that model's weights back into the caches, as a server answering only that model
+  // would have them), then the next target. A warm-up round comes first.
+  constexpr int timedPerBlock = kLatencyBlock - 1;
+  auto roundsFor = [](int count) { return (count + timedPerBlock - 1) / timedPerBlock; };
+  const double total = static_cast<double>(n) * (roundsFor(repeats) + roundsFor(bigRepeats) + 2);
   double done = 0;
-  // ms[i][r]: target i's request r. Round r runs every target once, starting at target r mod n.
+  // ms[i][j]: target i's timed request j; request j of every target uses the same case rows.
   auto interleave = [&](int batchSize, int count) {
     std::vector<std::vector<double>> ms(n);
-    for (int r = -kLatencyWarmup; r < count; ++r) {
+    for (int round = -1; round < roundsFor(count); ++round) {
       if (checkCancel) checkCancel();
       for (size_t k = 0; k < n; ++k) {
-        const size_t i = (k + static_cast<size_t>(r + kLatencyWarmup)) % n;
+        const size_t i = (k + static_cast<size_t>(round + 1)) % n;  // the first of the round rotates
         const EfficiencyTarget& t = targets[i];
         select(i);
-        const auto caseRows = requestRows(r + kLatencyWarmup, batchSize, static_cast<int64_t>(t.cases->size()));
-        const double v = timeOneRequest(*t.model, *t.builder, *t.cases, t.device, tables[i], caseRows);
-        if (r >= 0) ms[i].push_back(v);
+        for (int q = 0; q < kLatencyBlock; ++q) {
+          const int64_t request = static_cast<int64_t>(round + 1) * kLatencyBlock + q;
+          const auto caseRows = requestRows(request, batchSize, static_cast<int64_t>(t.cases->size()));
+          const double v = timeOneRequest(*t.model, *t.builder, *t.cases, t.device, tables[i], caseRows);
+          if (round >= 0 && q > 0 && static_cast<int>(ms[i].size()) < count) ms[i].push_back(v);
+        }
+        done += 1;
+        if (progress) progress(done / total);
       }
-      done += static_cast<double>(n);
-      if (progress) progress(done / total);
     }
     return ms;
   };

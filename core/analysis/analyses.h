@@ -70,13 +70,15 @@ struct EfficiencyTarget {
   int steps = 0;  ///< evaluation depth set before each of its requests; 0 = leave the model's own
 };
 
-/// \brief measureEfficiency() for several targets at once, their requests interleaved: request
-/// r of every target runs back to back (the first target of the round rotating), on the same
-/// case rows. Slow phases of a shared machine then fall on every target alike, and each row's
-/// ratio to target 0 (batch1Ratio, batch256Ratio) is the median of per-request ratios, a
-/// paired comparison. `repeats` requests at batch 1 and max(10, repeats/10) at batch 256 per
-/// target; progress(f) gets the fraction done. Peak memory is the process's after all of them.
-/// Each model's evaluation depth is restored.
+/// \brief measureEfficiency() for several targets at once, their requests interleaved in rounds:
+/// each target in turn answers a block of 8 requests, the first untimed (it brings the model's
+/// weights back into the caches, as a server answering only that model would have them), and
+/// the first target of the round rotates. Timed request j of every target uses the same case
+/// rows, so slow phases of a shared machine fall on every target alike, and each row's ratio
+/// to target 0 (batch1Ratio, batch256Ratio) is the median of the per-request ratios, a paired
+/// comparison. `repeats` timed requests at batch 1 and max(10, repeats/10) at batch 256 per
+/// target, after one warm-up round; progress(f) gets the fraction done. Peak memory is the
+/// process's after all of them. Each model's evaluation depth is restored.
 std::vector<EfficiencyRow> measureEfficiencySideBySide(const std::vector<EfficiencyTarget>& targets, int repeats,
                                                        const std::function<void()>& checkCancel = {},
                                                        const std::function<void(double)>& progress = {});

@@ -377,10 +377,17 @@ class AnalysesTest : public QObject {
     }
     QCOMPARE(a.evalSteps(), 1);
     QCOMPARE(b.evalSteps(), 2);
-    // Round 0 runs targets 0, 1, 2; round 1 runs 1, 2, 0; round 2 runs 2, 0, 1.
-    QCOMPARE(std::vector<int>(a.log.begin(), a.log.begin() + 6), (std::vector<int>{1, 4, 4, 1, 1, 4}));
-    QCOMPARE(std::vector<int>(b.log.begin(), b.log.begin() + 3), (std::vector<int>{2, 2, 2}));
-    QCOMPARE(static_cast<int>(a.log.size()), 2 * (13 + 13));  // two targets, 3 warm-ups + 10 timed, twice
+    // Blocks of 8 requests. Round 0 runs targets 0, 1, 2; round 1 runs 1, 2, 0; round 2 runs
+    // 2, 0, 1: model a answers at depths 1, 4 | 4, 1 | 1, 4, eight requests each.
+    std::vector<int> blocks;
+    for (size_t j = 0; j < a.log.size(); j += 8) {
+      QVERIFY(std::all_of(a.log.begin() + j, a.log.begin() + j + 8, [&](int x) { return x == a.log[j]; }));
+      blocks.push_back(a.log[j]);
+    }
+    QCOMPARE(std::vector<int>(blocks.begin(), blocks.begin() + 6), (std::vector<int>{1, 4, 4, 1, 1, 4}));
+    // A warm-up round and ceil(10 / 7) = 2 timed rounds, at batch 1 and at batch 256.
+    QCOMPARE(static_cast<int>(blocks.size()), 2 * 3 * 2);
+    QCOMPARE(static_cast<int>(b.log.size()), 8 * 3 * 2);
     QVERIFY(std::is_sorted(progress.begin(), progress.end()));
     QCOMPARE(progress.back(), 1.0);
   }
@@ -396,7 +403,7 @@ class AnalysesTest : public QObject {
     };
     QVERIFY_THROWS_EXCEPTION(CancelledError, measureEfficiencySideBySide({{&a, &builder, &cases, torch::kCPU, 5}}, 10, cancel));
     QCOMPARE(a.evalSteps(), 3);
-    QCOMPARE(static_cast<int>(a.log.size()), 1);  // one round ran before the cancel
+    QCOMPARE(static_cast<int>(a.log.size()), 8);  // one round (one block) ran before the cancel
     QCOMPARE(a.log.front(), 5);
   }
 
