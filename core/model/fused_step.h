@@ -15,8 +15,9 @@
 /// The products read the layers' own matrices ([out, in], as nn::Linear keeps them), which the
 /// encoder has just read for the same request. Transposed copies, used before, doubled the
 /// weights a request touches, and between requests the caches are cold (scoring streams the
-/// 3 MB item table): on 1,000 interleaved Beauty requests PLR took a median 1.08× SASRec's
-/// time with the copies against 1.06× without (five rounds each, 2-core AMD EPYC).
+/// 3 MB item table): on 1,000 Beauty requests interleaved with SASRec's, PLR took a median
+/// 1.08× SASRec's time with the copies against 1.06× without, lower in each of five
+/// alternating rounds (three later rounds: 1.06–1.08 against 1.06–1.07; 2-core AMD EPYC).
 /// PLR's and ReaRec's reason() use it when fusedStepApplies(); results equal
 /// CachedTransformer::step() to float rounding and the GELU's erf approximation (3·10⁻⁷);
 /// tests require a max abs difference < 1e-5.
