@@ -430,7 +430,9 @@ std::vector<EfficiencyRow> measureEfficiencySideBySide(const std::vector<Efficie
       for (size_t i = 0; i < targets.size(); ++i) targets[i].model->setEvalSteps(trained[i]);
     }
   } restore{targets, trained};
-  auto select = [&](size_t i) { targets[i].model->setEvalSteps(targets[i].steps > 0 ? targets[i].steps : trained[i]); };
+  auto select = [&](size_t i) {
+    targets[i].model->setEvalSteps(targets[i].steps > 0 ? targets[i].steps : trained[i]);
+  };
   torch::NoGradGuard ng;
   for (size_t i = 0; i < n; ++i) {
     const EfficiencyTarget& t = targets[i];

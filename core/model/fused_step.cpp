@@ -51,7 +51,7 @@ __attribute__((always_inline)) inline Vec4 laneSums4(Vec a0, Vec a1, Vec a2, Vec
 /// lane sums of four outputs at once. in % L trailing inputs are added one by one.
 template <typename Vec, int R>
 __attribute__((always_inline)) inline void affineBlock(const float* W, const float* b, const float* x, float* y,
-                                                          int64_t out, int64_t in, int64_t o0) {
+                                                        int64_t out, int64_t in, int64_t o0) {
   constexpr int L = sizeof(Vec) / sizeof(float);
   typedef float Unaligned __attribute__((vector_size(sizeof(Vec)), aligned(4)));
   Vec acc[R][4];
@@ -86,7 +86,7 @@ __attribute__((always_inline)) inline void affineBlock(const float* W, const flo
 
 template <typename Vec, int R>
 __attribute__((always_inline)) inline void affineRows(const float* W, const float* b, const float* x, float* y,
-                                                         int64_t out, int64_t in) {
+                                                       int64_t out, int64_t in) {
   int64_t o = 0;
   for (; o + 4 <= out; o += 4) affineBlock<Vec, R>(W, b, x, y, out, in, o);
   for (; o < out; ++o)
@@ -97,9 +97,11 @@ __attribute__((always_inline)) inline void affineRows(const float* W, const floa
     }
 }
 
+/// y[r, :] = W x[r, :] + b for rows r < rows; W is the weight [out, in], x is [rows, in] and
+/// y [rows, out], all contiguous.
 template <typename Vec>
 __attribute__((always_inline)) inline void affineWith(const float* W, const float* b, const float* x, float* y,
-                                                         int64_t rows, int64_t out, int64_t in) {
+                                                       int64_t rows, int64_t out, int64_t in) {
   int64_t r = 0;
   for (; r + 2 <= rows; r += 2) affineRows<Vec, 2>(W, b, x + r * in, y + r * out, out, in);
   if (r < rows) affineRows<Vec, 1>(W, b, x + r * in, y + r * out, out, in);
