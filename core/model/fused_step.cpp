@@ -392,8 +392,6 @@ FusedReasoningPass::FusedReasoningPass(SasrecEncoderImpl& encoder, const ItemCon
 
 FusedReasoningPass::~FusedReasoningPass() = default;
 
-int64_t FusedReasoningPass::steps() const { return s_->steps; }
-
 void FusedReasoningPass::step(float* x) {
   State& s = *s_;
   TORCH_CHECK(s.steps < s.maxSteps, "fused reasoning pass: step ", s.steps + 1, " of at most ", s.maxSteps);

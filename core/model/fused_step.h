@@ -59,7 +59,6 @@ class FusedReasoningPass {
   FusedReasoningPass& operator=(const FusedReasoningPass&) = delete;
   /// The next step on x, a contiguous buffer of B·M·d floats, overwritten with its output.
   void step(float* x);
-  int64_t steps() const;
 
  private:
   struct State;
