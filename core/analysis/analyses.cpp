@@ -408,13 +408,6 @@ RankingLatency measureRankingLatency(RecommenderImpl& model, const BatchBuilder&
   return l;
 }
 
-EfficiencyRow measureEfficiency(RecommenderImpl& model, const BatchBuilder& builder,
-                                const std::vector<EvalCase>& cases, const torch::Device& device, int repeats,
-                                const std::function<void()>& checkCancel) {
-  return measureEfficiencySideBySide({EfficiencyTarget{&model, &builder, &cases, device, 0}}, repeats, checkCancel)
-      .front();
-}
-
 std::vector<EfficiencyRow> measureEfficiencySideBySide(const std::vector<EfficiencyTarget>& targets, int repeats,
                                                        const std::function<void()>& checkCancel,
                                                        const std::function<void(double)>& progress) {

@@ -55,12 +55,6 @@ InspectorData inspectCase(RecommenderImpl& model, const BatchBuilder& builder, c
                           const std::vector<EvalCase>& cases, int caseIndex, const torch::Device& device,
                           int topK = 10);
 
-/// \brief Parameters, FLOPs, latency (p50/p99 at batch 1 and 256), throughput and peak memory
-/// at the model's current evaluation depth.
-EfficiencyRow measureEfficiency(RecommenderImpl& model, const BatchBuilder& builder,
-                                const std::vector<EvalCase>& cases, const torch::Device& device,
-                                int repeats, const std::function<void()>& checkCancel = {});
-
 /// \brief One model at one evaluation depth, for measureEfficiencySideBySide().
 struct EfficiencyTarget {
   RecommenderImpl* model = nullptr;
@@ -70,7 +64,8 @@ struct EfficiencyTarget {
   int steps = 0;  ///< evaluation depth set before each of its requests; 0 = leave the model's own
 };
 
-/// \brief measureEfficiency() for several targets at once, their requests interleaved in rounds:
+/// \brief Parameters, FLOPs, latency (p50/p99 at batch 1 and 256), throughput and peak memory
+/// of several targets, their requests interleaved in rounds:
 /// each target in turn answers a block of 8 requests, the first untimed (it brings the model's
 /// weights back into the caches, as a server answering only that model would have them), and
 /// the first target of the round rotates. Timed request j of every target uses the same case

@@ -338,7 +338,10 @@ class AnalysesTest : public QObject {
     const SequenceData data = plantedData();
     const BatchBuilder builder(data, 8);
     PlantedReasonerImpl model(2);
-    const EfficiencyRow r = measureEfficiency(model, builder, lastItemCases(data), torch::kCPU, 10);
+    const auto cases = lastItemCases(data);
+    const auto rows = measureEfficiencySideBySide({{&model, &builder, &cases, torch::kCPU, 0}}, 10);
+    QCOMPARE(static_cast<int>(rows.size()), 1);
+    const EfficiencyRow& r = rows.front();
     QCOMPARE(r.steps, 2);
     QCOMPARE(r.flopsPerSample, 1000.0 * 5 * 3 + 2.0 * (kItems + 1) * kItems);  // 5 history items, 3 states
     QVERIFY(r.batch1P50 > 0 && r.batch1P99 >= r.batch1P50);
