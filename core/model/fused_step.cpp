@@ -189,12 +189,13 @@ struct LayerWeights {
 
 LayerWeights weightsOf(TransformerLayerImpl& layer) {
   auto& a = *layer.attn;
-  const auto params = layer.parameters();
-  TORCH_CHECK(std::all_of(params.begin(), params.end(),
-                          [](const torch::Tensor& p) {
-                            return p.device().is_cpu() && p.scalar_type() == torch::kFloat && p.is_contiguous();
-                          }),
-              "fused reasoning step: the backbone's layer parameters must be contiguous CPU float32 tensors");
+  // The twelve tensors read below, named directly: layer.parameters() builds an ordered dict of
+  // qualified names, which cost ~10% of a batch-1 reasoning pass (perf, 2-core AMD EPYC).
+  for (const torch::Tensor* p : {&a.inProj->weight, &a.inProj->bias, &a.outProj->weight, &a.outProj->bias,
+                                 &layer.ln1->weight, &layer.ln1->bias, &layer.ln2->weight, &layer.ln2->bias,
+                                 &layer.ff1->weight, &layer.ff1->bias, &layer.ff2->weight, &layer.ff2->bias})
+    TORCH_CHECK(p->defined() && p->device().is_cpu() && p->scalar_type() == torch::kFloat && p->is_contiguous(),
+                "fused reasoning step: the backbone's layer parameters must be contiguous CPU float32 tensors");
   LayerWeights w{};
   w.wqkv = a.inProj->weight.data_ptr<float>();
   w.bqkv = a.inProj->bias.data_ptr<float>();
