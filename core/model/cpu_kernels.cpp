@@ -25,7 +25,22 @@ RR_CPU_KERNEL void geluKernel(float* x, int64_t n) {
   }
 }
 
+RR_CPU_KERNEL void layerNormKernel(float* x, const float* w, const float* b, int64_t rows, int64_t n, float eps) {
+  for (int64_t r = 0; r < rows; ++r, x += n) {
+    float mean = 0, var = 0;
+    for (int64_t k = 0; k < n; ++k) mean += x[k];
+    mean /= static_cast<float>(n);
+    for (int64_t k = 0; k < n; ++k) var += (x[k] - mean) * (x[k] - mean);
+    const float inv = 1.0f / std::sqrt(var / static_cast<float>(n) + eps);
+    for (int64_t k = 0; k < n; ++k) x[k] = (x[k] - mean) * inv * w[k] + b[k];
+  }
+}
+
 }  // namespace
+
+void layerNormRows(float* x, const float* w, const float* b, int64_t rows, int64_t n, float eps) {
+  layerNormKernel(x, w, b, rows, n, eps);
+}
 
 void geluInPlace(float* x, int64_t n) { geluKernel(x, n); }
 

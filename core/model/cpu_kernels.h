@@ -33,4 +33,8 @@ void geluInPlace(float* x, int64_t n);
 /// torch::gelu(x). Call it only on a tensor nothing else holds (a layer's fresh output).
 torch::Tensor geluOfFresh(torch::Tensor x);
 
+/// LayerNorm of `rows` contiguous rows of n floats in place, with gain w and shift b [n]: the
+/// biased variance, as torch::layer_norm.
+void layerNormRows(float* x, const float* w, const float* b, int64_t rows, int64_t n, float eps);
+
 }  // namespace rr

@@ -167,18 +167,6 @@ RR_CPU_KERNEL void attendOne(const float* q, const float* keys, const float* val
   }
 }
 
-/// LayerNorm of `rows` rows of n values in place (biased variance, as torch::layer_norm).
-RR_CPU_KERNEL void layerNorm(float* x, const float* w, const float* b, int64_t rows, int64_t n, float eps) {
-  for (int64_t r = 0; r < rows; ++r, x += n) {
-    float mean = 0, var = 0;
-    for (int64_t k = 0; k < n; ++k) mean += x[k];
-    mean /= static_cast<float>(n);
-    for (int64_t k = 0; k < n; ++k) var += (x[k] - mean) * (x[k] - mean);
-    const float inv = 1.0f / std::sqrt(var / static_cast<float>(n) + eps);
-    for (int64_t k = 0; k < n; ++k) x[k] = (x[k] - mean) * inv * w[k] + b[k];
-  }
-}
-
 /// Raw pointers of one layer's parameters, the matrices as nn::Linear stores them ([out, in]).
 struct LayerWeights {
   const float *wqkv, *bqkv, *wo, *bo, *ln1w, *ln1b, *ln2w, *ln2b, *w1, *b1, *w2, *b2;
@@ -290,7 +278,7 @@ void runLayer(TransformerLayerImpl& layer, const LayerWeights& w, const LayerIo&
     auto X = torch::from_blob(xp, {R, d}, torch::TensorOptions().dtype(torch::kFloat));  // updated in place
     auto normalised = [&](const float* gain, const float* shift, float eps) {  // pre-LN inputs
       auto c = X.clone();
-      layerNorm(c.data_ptr<float>(), gain, shift, R, d, eps);
+      layerNormRows(c.data_ptr<float>(), gain, shift, R, d, eps);
       return c;
     };
     auto in = w.preNorm ? normalised(w.ln1w, w.ln1b, w.eps1) : X;
@@ -303,11 +291,11 @@ void runLayer(TransformerLayerImpl& layer, const LayerWeights& w, const LayerIo&
       for (int64_t b = b0; b < b1; ++b) attendRow(b, qkvp + b * M * 3 * d, attp + b * M * d, scores.data());
     });
     X.add_(torch::addmm(layer.attn->outProj->bias, att, layer.attn->outProj->weight.t()));
-    if (!w.preNorm) layerNorm(xp, w.ln1w, w.ln1b, R, d, w.eps1);
+    if (!w.preNorm) layerNormRows(xp, w.ln1w, w.ln1b, R, d, w.eps1);
     in = w.preNorm ? normalised(w.ln2w, w.ln2b, w.eps2) : X;
     const auto hid = geluOfFresh(torch::addmm(layer.ff1->bias, in, layer.ff1->weight.t()));  // [R, F]
     X.add_(torch::addmm(layer.ff2->bias, hid, layer.ff2->weight.t()));
-    if (!w.preNorm) layerNorm(xp, w.ln2w, w.ln2b, R, d, w.eps2);
+    if (!w.preNorm) layerNormRows(xp, w.ln2w, w.ln2b, R, d, w.eps2);
     return;
   }
   // Batch rows are independent and go to threads; a row's M streams share each weight load.
@@ -324,21 +312,21 @@ void runLayer(TransformerLayerImpl& layer, const LayerWeights& w, const LayerIo&
     for (int64_t b = b0; b < b1; ++b) {
       float* xb = xp + b * M * d;  // the row's M streams, [M, d]
       std::copy(xb, xb + M * d, in);
-      if (w.preNorm) layerNorm(in, w.ln1w, w.ln1b, M, d, w.eps1);
+      if (w.preNorm) layerNormRows(in, w.ln1w, w.ln1b, M, d, w.eps1);
       affine(w.wqkv, w.bqkv, in, qkv, M, 3 * d, d);
       std::fill(att, att + M * d, 0.0f);
       attendRow(b, qkv, att, scores);
       affine(w.wo, w.bo, att, proj, M, d, d);
       // Attention residual (post-LN: LN1(x + a); pre-LN: x + a), then the feed-forward half.
       for (int64_t k = 0; k < M * d; ++k) xb[k] += proj[k];
-      if (!w.preNorm) layerNorm(xb, w.ln1w, w.ln1b, M, d, w.eps1);
+      if (!w.preNorm) layerNormRows(xb, w.ln1w, w.ln1b, M, d, w.eps1);
       std::copy(xb, xb + M * d, in);
-      if (w.preNorm) layerNorm(in, w.ln2w, w.ln2b, M, d, w.eps2);
+      if (w.preNorm) layerNormRows(in, w.ln2w, w.ln2b, M, d, w.eps2);
       affine(w.w1, w.b1, in, hid, M, F, d);
       geluInPlace(hid, M * F);
       affine(w.w2, w.b2, hid, proj, M, d, F);
       for (int64_t k = 0; k < M * d; ++k) xb[k] += proj[k];
-      if (!w.preNorm) layerNorm(xb, w.ln2w, w.ln2b, M, d, w.eps2);
+      if (!w.preNorm) layerNormRows(xb, w.ln2w, w.ln2b, M, d, w.eps2);
     }
   });
 }

@@ -1,11 +1,11 @@
 #include "core/model/rearec_reasoner.h"
 
 #include "core/model/backbones.h"
+#include "core/model/cpu_kernels.h"
 #include "core/model/fused_step.h"
 #include "core/model/scoring.h"
 
 #include <cmath>
-#include <optional>
 
 namespace rr {
 
@@ -45,29 +45,62 @@ torch::Tensor RearecReasonerImpl::stepInput(int t, const torch::Tensor& previous
 
 std::vector<torch::Tensor> RearecReasonerImpl::reason(const ItemContext& ctx, int steps, double noiseStd,
                                                       std::vector<StepAttention>* attention) {
+  // Inference on the CPU: the whole pass in plain loops (fused_step.h).
+  if (attention == nullptr && noiseStd == 0 && steps > 0 && fusedStepApplies(stack_.encoder(), ctx.h0, false))
+    return reasonFused(ctx, steps);
   std::vector<torch::Tensor> states{ctx.h0};
-  // Inference on the CPU: the steps as one fused pass (fused_step.h); the step inputs stay
-  // LibTorch operations (a LayerNorm of one token per row).
-  std::optional<FusedReasoningPass> fused;
-  if (attention == nullptr && steps > 0 && fusedStepApplies(stack_.encoder(), ctx.h0, false))
-    fused.emplace(stack_.encoder(), ctx, 1, steps);
   ReasoningCache cache(stack_.layerCount());
   for (int t = 1; t <= steps; ++t) {
     auto x = stepInput(t, states.back().unsqueeze(1));  // [B,1,d]
     if (noiseStd > 0) x = x + torch::randn_like(x) * noiseStd;
-    if (fused) {
-      x = x.clone(at::MemoryFormat::Contiguous);  // the step's output, written in place
-      fused->step(x.data_ptr<float>());
-      states.push_back(x.squeeze(1));
-    } else {
-      states.push_back(stack_.step(ctx, cache, x, {}, attention).squeeze(1));
-    }
+    states.push_back(stack_.step(ctx, cache, x, {}, attention).squeeze(1));
   }
+  return states;
+}
+
+std::vector<torch::Tensor> RearecReasonerImpl::reasonFused(const ItemContext& ctx, int steps) {
+  // reason() without LibTorch calls per step: the step inputs LN(h_{t-1} + RPE[t]) (dropout is
+  // off in inference) and the steps write into one [T, B, d] buffer.
+  const auto h0 = ctx.h0.contiguous();
+  const int64_t B = h0.size(0), d = h0.size(1), slab = B * d;
+  const auto r = rpe->weight.contiguous(), gain = inputNorm->weight.contiguous(), shift = inputNorm->bias.contiguous();
+  const float eps = static_cast<float>(inputNorm->options.eps());
+  auto all = torch::empty({steps, B, d}, h0.options());
+  float* sp = all.data_ptr<float>();
+  FusedReasoningPass fused(stack_.encoder(), ctx, 1, steps);
+  for (int64_t t = 1; t <= steps; ++t) {
+    // RPE has T rows; a deeper evaluation (depth sweep) reuses the last trained row.
+    const float* rt = r.data_ptr<float>() + std::min<int64_t>(t - 1, steps_ - 1) * d;
+    const float* previous = t == 1 ? h0.data_ptr<float>() : sp + (t - 2) * slab;
+    float* x = sp + (t - 1) * slab;
+    for (int64_t b = 0; b < B; ++b)
+      for (int64_t k = 0; k < d; ++k) x[b * d + k] = previous[b * d + k] + rt[k];
+    layerNormRows(x, gain.data_ptr<float>(), shift.data_ptr<float>(), B, d, eps);
+    fused.step(x);
+  }
+  std::vector<torch::Tensor> states{ctx.h0};
+  for (int64_t t = 0; t < steps; ++t) states.push_back(all[t]);
   return states;
 }
 
 torch::Tensor RearecReasonerImpl::rankingState(const std::vector<torch::Tensor>& states) const {
   if (mode_ == Mode::Progressive) return states.back();
+  const auto& first = states.front();
+  if (fusedStepEnabled() && !torch::GradMode::is_enabled() && first.device().is_cpu() &&
+      first.scalar_type() == torch::kFloat && first.dim() == 2) {
+    // Inference on the CPU: the mean in one loop (stack + mean were ~20 us at batch 1).
+    auto mean = torch::zeros_like(first, at::MemoryFormat::Contiguous);
+    float* out = mean.data_ptr<float>();
+    const int64_t n = mean.numel();
+    for (const auto& s : states) {
+      const auto c = s.contiguous();
+      const float* p = c.data_ptr<float>();
+      for (int64_t i = 0; i < n; ++i) out[i] += p[i];
+    }
+    const float inv = 1.0f / static_cast<float>(states.size());
+    for (int64_t i = 0; i < n; ++i) out[i] *= inv;
+    return mean;
+  }
   return torch::stack(states, 0).mean(0);
 }
 

@@ -50,6 +50,8 @@ class RearecReasonerImpl : public RecommenderImpl {
   torch::nn::Dropout inputDrop{nullptr};
 
  private:
+  /// reason() for CPU inference (fusedStepApplies): step inputs and steps in plain loops.
+  std::vector<torch::Tensor> reasonFused(const ItemContext& ctx, int steps);
   torch::Tensor rankingState(const std::vector<torch::Tensor>& states) const;
   Encoder encoder_;
   CachedTransformer stack_;
