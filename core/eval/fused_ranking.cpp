@@ -91,11 +91,11 @@ std::vector<float> packPanels(const float* table, int64_t N, int64_t d, int64_t 
 }
 
 /// Items per panel for each build: two vectors of 16, 8 or 4 floats.
-int64_t panelWidth(RankingIsa isa) {
+int64_t panelWidth(CpuIsa isa) {
   switch (isa) {
-    case RankingIsa::Avx512:
+    case CpuIsa::Avx512:
       return 2 * 16;
-    case RankingIsa::Avx2:
+    case CpuIsa::Avx2:
       return 2 * 8;
     default:
       return 2 * 4;
@@ -198,36 +198,14 @@ __attribute__((optimize("O3"))) bool rank4(const RankProblem& p) { return rankWi
 
 }  // namespace
 
-bool rankingIsaSupported(RankingIsa isa) {
-  switch (isa) {
-    case RankingIsa::Auto:
-    case RankingIsa::Baseline:
-      return true;
-#if RR_CPU_FMV
-    case RankingIsa::Avx512:
-      return __builtin_cpu_supports("avx512f");
-    case RankingIsa::Avx2:
-      return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-#else
-    default:
-      return false;
-#endif
-  }
-  return false;
-}
-
 bool fusedRankingApplies(const torch::Tensor& table) {
   return table.device().is_cpu() && table.scalar_type() == torch::kFloat && table.dim() == 2;
 }
 
-RankingTable::RankingTable(const torch::Tensor& table, RankingIsa isa) : table_(table.contiguous()), isa_(isa) {
+RankingTable::RankingTable(const torch::Tensor& table, CpuIsa isa) : table_(table.contiguous()), isa_(isa) {
   TORCH_CHECK(fusedRankingApplies(table_), "RankingTable: a CPU float32 [N+1, d] table expected");
-  if (isa_ == RankingIsa::Auto) {
-    isa_ = rankingIsaSupported(RankingIsa::Avx512) ? RankingIsa::Avx512
-           : rankingIsaSupported(RankingIsa::Avx2) ? RankingIsa::Avx2
-                                                   : RankingIsa::Baseline;
-  }
-  TORCH_CHECK(rankingIsaSupported(isa_), "RankingTable: this CPU lacks the requested instruction set");
+  isa_ = resolvedCpuIsa(isa_);
+  TORCH_CHECK(cpuIsaSupported(isa_), "RankingTable: this CPU lacks the requested instruction set");
   packed_ = packPanels(table_.data_ptr<float>(), table_.size(0) - 1, table_.size(1), panelWidth(isa_));
 }
 
@@ -265,10 +243,10 @@ torch::Tensor RankingTable::ranks(const torch::Tensor& reps, const torch::Tensor
   bool finite = false;
   switch (isa_) {
 #if RR_CPU_FMV
-    case RankingIsa::Avx512:
+    case CpuIsa::Avx512:
       finite = rank16(p);
       break;
-    case RankingIsa::Avx2:
+    case CpuIsa::Avx2:
       finite = rank8(p);
       break;
 #endif
@@ -280,7 +258,7 @@ torch::Tensor RankingTable::ranks(const torch::Tensor& reps, const torch::Tensor
 }
 
 torch::Tensor fusedTargetRanks(const torch::Tensor& reps, const torch::Tensor& table, const torch::Tensor& target,
-                               const torch::Tensor& maskRows, const torch::Tensor& maskItems, RankingIsa isa) {
+                               const torch::Tensor& maskRows, const torch::Tensor& maskItems, CpuIsa isa) {
   return RankingTable(table, isa).ranks(reps, target, maskRows, maskItems);
 }
 

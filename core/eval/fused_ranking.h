@@ -2,16 +2,13 @@
 /// \file
 /// \brief Full-ranking ranks without the score matrix (CPU). Internal to core (LibTorch).
 
+#include "core/model/cpu_kernels.h"
+
 #include <torch/torch.h>
 
 #include <vector>
 
 namespace rr {
-
-/// Which vector build of the kernel runs: the best the CPU has (Auto), or one named (tests).
-enum class RankingIsa { Auto, Avx512, Avx2, Baseline };
-/// Whether this CPU (and build) can run `isa`. Baseline and Auto always can.
-bool rankingIsaSupported(RankingIsa isa);
 
 /// Whether a RankingTable can be made of `table` (CPU float32 [N+1, d]; otherwise use the BLAS).
 bool fusedRankingApplies(const torch::Tensor& table);
@@ -33,7 +30,7 @@ bool fusedRankingApplies(const torch::Tensor& table);
 class RankingTable {
  public:
   /// table [N+1, d], CPU float32 (row 0 is padding, never ranked).
-  explicit RankingTable(const torch::Tensor& table, RankingIsa isa = RankingIsa::Auto);
+  explicit RankingTable(const torch::Tensor& table, CpuIsa isa = CpuIsa::Auto);
 
   /// reps [B, d] CPU float32; target [B] int64; maskRows/maskItems int64 pairs (row in the
   /// batch, item) excluded from ranking, the target itself never. Throws RunError for a target
@@ -43,13 +40,13 @@ class RankingTable {
 
  private:
   torch::Tensor table_;
-  RankingIsa isa_;
+  CpuIsa isa_;
   std::vector<float> packed_;
 };
 
 /// RankingTable(table, isa).ranks(reps, target, maskRows, maskItems), for one batch.
 torch::Tensor fusedTargetRanks(const torch::Tensor& reps, const torch::Tensor& table, const torch::Tensor& target,
                                const torch::Tensor& maskRows = {}, const torch::Tensor& maskItems = {},
-                               RankingIsa isa = RankingIsa::Auto);
+                               CpuIsa isa = CpuIsa::Auto);
 
 }  // namespace rr

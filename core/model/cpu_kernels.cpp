@@ -38,6 +38,31 @@ RR_CPU_KERNEL void layerNormKernel(float* x, const float* w, const float* b, int
 
 }  // namespace
 
+bool cpuIsaSupported(CpuIsa isa) {
+  switch (isa) {
+    case CpuIsa::Auto:
+    case CpuIsa::Baseline:
+      return true;
+#if RR_CPU_FMV
+    case CpuIsa::Avx512:
+      return __builtin_cpu_supports("avx512f");
+    case CpuIsa::Avx2:
+      return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+#else
+    default:
+      return false;
+#endif
+  }
+  return false;
+}
+
+CpuIsa resolvedCpuIsa(CpuIsa isa) {
+  if (isa != CpuIsa::Auto) return isa;
+  return cpuIsaSupported(CpuIsa::Avx512) ? CpuIsa::Avx512
+         : cpuIsaSupported(CpuIsa::Avx2) ? CpuIsa::Avx2
+                                         : CpuIsa::Baseline;
+}
+
 void layerNormRows(float* x, const float* w, const float* b, int64_t rows, int64_t n, float eps) {
   layerNormKernel(x, w, b, rows, n, eps);
 }

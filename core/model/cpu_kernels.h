@@ -23,6 +23,14 @@
 
 namespace rr {
 
+/// Which vector build of a hand-vectorised kernel runs (the ranking kernel, the fused reasoning
+/// step's products): the best the CPU has (Auto), or one named, so tests can run each build.
+enum class CpuIsa { Auto, Avx512, Avx2, Baseline };
+/// Whether this CPU (and build) can run `isa`. Baseline and Auto always can.
+bool cpuIsaSupported(CpuIsa isa);
+/// `isa`, or for Auto the best build this CPU supports.
+CpuIsa resolvedCpuIsa(CpuIsa isa);
+
 /// GELU, exact form (torch::gelu's default), in place on n floats: x·Φ(x) = x·(1 + erf(x/√2))/2,
 /// with erf from Abramowitz & Stegun 7.1.28 (absolute error ≤ 3·10⁻⁷). A plain loop the
 /// compiler vectorises; about 3x faster than torch::gelu on one AVX2 core.

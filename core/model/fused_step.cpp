@@ -15,6 +15,7 @@ namespace rr {
 namespace {
 
 std::atomic<int> gEnabled{-1};  // -1: not yet read from the environment
+std::atomic<CpuIsa> gIsa{CpuIsa::Auto};
 
 // GCC vector types of 4, 8 and 16 floats. Each build of affine() uses the target's native
 // width: a vector wider than the target's registers is lowered through the stack (measured on
@@ -107,30 +108,41 @@ __attribute__((always_inline)) inline void affineWith(const float* W, const floa
   if (r < rows) affineRows<Vec, 1>(W, b, x + r * in, y + r * out, out, in);
 }
 
+/// affine() for one vector build; picked per pass (affineFor) so tests can run each build.
+using AffineFn = void (*)(const float* W, const float* b, const float* x, float* y, int64_t rows, int64_t out,
+                          int64_t in);
+
 #if RR_CPU_FMV
-// One version per target (GCC function multi-versioning on the target attribute), each with
-// its own vector width; the loader picks the best the CPU supports.
-__attribute__((target("avx512f"), optimize("O3", "fast-math"))) void affine(const float* W, const float* b,
-                                                                            const float* x, float* y, int64_t rows,
-                                                                            int64_t out, int64_t in) {
+// One version per target, each with its own vector width.
+__attribute__((target("avx512f"), optimize("O3", "fast-math"))) void affine16(const float* W, const float* b,
+                                                                              const float* x, float* y,
+                                                                              int64_t rows, int64_t out, int64_t in) {
   affineWith<Vec16>(W, b, x, y, rows, out, in);
 }
-__attribute__((target("avx2,fma"), optimize("O3", "fast-math"))) void affine(const float* W, const float* b,
-                                                                             const float* x, float* y, int64_t rows,
-                                                                             int64_t out, int64_t in) {
+__attribute__((target("avx2,fma"), optimize("O3", "fast-math"))) void affine8(const float* W, const float* b,
+                                                                              const float* x, float* y,
+                                                                              int64_t rows, int64_t out, int64_t in) {
   affineWith<Vec8>(W, b, x, y, rows, out, in);
 }
-__attribute__((target("default"), optimize("O3", "fast-math"))) void affine(const float* W, const float* b,
-                                                                            const float* x, float* y, int64_t rows,
-                                                                            int64_t out, int64_t in) {
-  affineWith<Vec4>(W, b, x, y, rows, out, in);
-}
-#else
-RR_CPU_KERNEL void affine(const float* W, const float* b, const float* x, float* y, int64_t rows, int64_t out,
-                          int64_t in) {
-  affineWith<Vec4>(W, b, x, y, rows, out, in);
-}
 #endif
+__attribute__((optimize("O3", "fast-math"))) void affine4(const float* W, const float* b, const float* x, float* y,
+                                                          int64_t rows, int64_t out, int64_t in) {
+  affineWith<Vec4>(W, b, x, y, rows, out, in);
+}
+
+AffineFn affineFor(CpuIsa isa) {
+  TORCH_CHECK(cpuIsaSupported(isa), "fused reasoning step: this CPU lacks the requested instruction set");
+  switch (resolvedCpuIsa(isa)) {
+#if RR_CPU_FMV
+    case CpuIsa::Avx512:
+      return affine16;
+    case CpuIsa::Avx2:
+      return affine8;
+#endif
+    default:
+      return affine4;
+  }
+}
 
 /// Attention of one query q [dh] (one stream, one head) over W cached item keys/values (row j
 /// at keys/values + j·rowStride, additive key bias [W]) and the stream's own t tokens
@@ -219,6 +231,8 @@ bool fusedStepEnabled() {
 
 void setFusedStepEnabled(bool on) { gEnabled.store(on ? 1 : 0); }
 
+void setFusedStepIsa(CpuIsa isa) { gIsa.store(isa); }
+
 bool fusedStepApplies(const SasrecEncoderImpl& encoder, const torch::Tensor& like, bool captureAttention) {
   if (!fusedStepEnabled() || captureAttention || torch::GradMode::is_enabled() || encoder.is_training()) return false;
   // The model's tensors share one device and dtype, so `like` stands for the parameters; their
@@ -252,7 +266,7 @@ std::pair<torch::Tensor, torch::Tensor> itemKeysValues(const ItemContext& ctx, s
 
 /// One layer of a reasoning step on x (B·M rows of d floats), in place; stores the rows' new
 /// keys/values at io.kNew/io.vNew.
-void runLayer(TransformerLayerImpl& layer, const LayerWeights& w, const LayerIo& io,
+void runLayer(TransformerLayerImpl& layer, const LayerWeights& w, const LayerIo& io, AffineFn affine,
               float* xp, int64_t B, int64_t M, int64_t d) {
   const int64_t H = w.heads, dh = d / H, F = w.ffn, W = io.W, t = io.t;
   const float scale = 1.0f / std::sqrt(static_cast<float>(dh));
@@ -341,6 +355,7 @@ struct FusedReasoningPass::State {
   std::vector<LayerIo> io;          // per layer; t, kNew and vNew set per step
   std::vector<std::vector<float*>> kOwn, vOwn;  // per layer: steps 1..maxSteps
   std::unique_ptr<float[]> kv;      // [layers, maxSteps, 2, B·M·d]: the reasoning tokens' keys/values
+  AffineFn affine = nullptr;        // the products' vector build
   int64_t B = 0, M = 0, d = 0, maxSteps = 0, steps = 0;
 };
 
@@ -354,6 +369,7 @@ FusedReasoningPass::FusedReasoningPass(SasrecEncoderImpl& encoder, const ItemCon
   s.M = streams;
   s.d = encoder.d();
   s.maxSteps = maxSteps;
+  s.affine = affineFor(gIsa.load());
   const int64_t W = ctx.width;
   TORCH_CHECK(ctx.keyBias.numel() == s.B * W && ctx.keys.size() == n, "fused reasoning pass: a context of ",
               s.B, " rows and ", ctx.keys.size(), " layers does not fit the backbone's ", n);
@@ -390,7 +406,7 @@ void FusedReasoningPass::step(float* x) {
     io.t = t;
     io.kNew = s.kOwn[i][static_cast<size_t>(t - 1)];
     io.vNew = s.vOwn[i][static_cast<size_t>(t - 1)];
-    runLayer(*s.encoder->layers->ptr<TransformerLayerImpl>(i), s.weights[i], io, x, s.B, s.M, s.d);
+    runLayer(*s.encoder->layers->ptr<TransformerLayerImpl>(i), s.weights[i], io, s.affine, x, s.B, s.M, s.d);
   }
 }
 

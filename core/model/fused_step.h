@@ -22,6 +22,7 @@
 /// CachedTransformer::step() to float rounding and the GELU's erf approximation (3·10⁻⁷);
 /// tests require a max abs difference < 1e-5.
 
+#include "core/model/cpu_kernels.h"
 #include "core/model/latent_reasoning.h"
 
 #include <torch/torch.h>
@@ -39,6 +40,11 @@ constexpr int64_t kFusedStepMaxRows = 64;
 /// off, for side-by-side benchmarks). setFusedStepEnabled() overrides it (tests).
 bool fusedStepEnabled();
 void setFusedStepEnabled(bool on);
+
+/// Which vector build of the step's products passes made from now on use: Auto (default) is
+/// the best the CPU has; tests name each build the CPU supports. The other loops (attention,
+/// LayerNorm, GELU) are compiled for every build and picked by the loader.
+void setFusedStepIsa(CpuIsa isa);
 
 /// Whether a step whose inputs are like `like` may take the fused path: enabled, no gradient
 /// recorded, layers in eval mode, CPU float32, no attention capture. (The layers' parameters

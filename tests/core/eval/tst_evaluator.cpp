@@ -62,10 +62,10 @@ std::vector<int64_t> toVector(const torch::Tensor& t) {
   return std::vector<int64_t>(c.data_ptr<int64_t>(), c.data_ptr<int64_t>() + c.numel());
 }
 
-std::vector<RankingIsa> supportedIsas() {
-  std::vector<RankingIsa> out;
-  for (RankingIsa isa : {RankingIsa::Auto, RankingIsa::Avx512, RankingIsa::Avx2, RankingIsa::Baseline})
-    if (rankingIsaSupported(isa)) out.push_back(isa);
+std::vector<CpuIsa> supportedIsas() {
+  std::vector<CpuIsa> out;
+  for (CpuIsa isa : {CpuIsa::Auto, CpuIsa::Avx512, CpuIsa::Avx2, CpuIsa::Baseline})
+    if (cpuIsaSupported(isa)) out.push_back(isa);
   return out;
 }
 
@@ -125,7 +125,7 @@ class EvaluatorTest : public QObject {
       const auto reps = torch::randn({B, d}), table = torch::randn({N + 1, d});
       const auto target = torch::randint(1, N + 1, {B}, torch::kLong);
       const auto expected = referenceRanks(reps, table, target);
-      for (RankingIsa isa : supportedIsas())
+      for (CpuIsa isa : supportedIsas())
         QCOMPARE(toVector(fusedTargetRanks(reps, table, target, {}, {}, isa)), expected);
       // And the BLAS path agrees on data without near-ties.
       QCOMPARE(toVector(FullRankingEvaluator::ranksFromScores(torch::mm(reps, table.t()), target)), expected);
@@ -143,7 +143,7 @@ class EvaluatorTest : public QObject {
     target[0] = 4;
     const auto expected = referenceRanks(reps, table, target);
     QVERIFY(expected[0] >= 1);  // item 9 ties with target 4 and counts against it
-    for (RankingIsa isa : supportedIsas())
+    for (CpuIsa isa : supportedIsas())
       QCOMPARE(toVector(fusedTargetRanks(reps, table, target, {}, {}, isa)), expected);
     // A constant table: every item ties, the worst rank N-1 for all.
     const auto flat = fusedTargetRanks(reps, torch::ones({N + 1, d}), target);
@@ -167,7 +167,7 @@ class EvaluatorTest : public QObject {
     const auto mr = torch::tensor(rows, torch::kLong), mi = torch::tensor(items, torch::kLong);
     const auto expected = referenceRanks(reps, table, target, mr, mi);
     QCOMPARE(expected[5], int64_t{0});  // every other item masked
-    for (RankingIsa isa : supportedIsas())
+    for (CpuIsa isa : supportedIsas())
       QCOMPARE(toVector(fusedTargetRanks(reps, table, target, mr, mi, isa)), expected);
     QCOMPARE(toVector(FullRankingEvaluator::ranksFromScores(torch::mm(reps, table.t()), target, mr, mi)), expected);
   }
