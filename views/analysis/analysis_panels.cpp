@@ -62,7 +62,14 @@ QTableWidget* newTable(QWidget* parent) {
 void fillTable(QTableWidget* t, const QStringList& headers, const QVector<QStringList>& rows) {
   t->clear();
   t->setColumnCount(headers.size());
-  t->setHorizontalHeaderLabels(headers);
+  // Two-line headers ("b1 × first" over two lines): the columns then take the width of their
+  // values, so wide tables (efficiency: 12 columns) fit a panel beside the runs list.
+  QStringList wrapped;
+  for (const QString& h : headers) {
+    const int space = h.indexOf(QLatin1Char(' '));
+    wrapped.append(space > 0 ? h.left(space) + QLatin1Char('\n') + h.mid(space + 1) : h);
+  }
+  t->setHorizontalHeaderLabels(wrapped);
   t->setRowCount(rows.size());
   for (int r = 0; r < rows.size(); ++r)
     for (int c = 0; c < rows[r].size() && c < headers.size(); ++c) {
