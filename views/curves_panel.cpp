@@ -109,8 +109,13 @@ void CurveChart::rebuildGraphs() {
     }
     graphs_.insert(run, g);
   }
-  legend->setVisible(!graphs_.isEmpty());
+  legend->setVisible(screenLegend_ && !graphs_.isEmpty());
   refresh();
+}
+
+void CurveChart::setScreenLegend(bool on) {
+  screenLegend_ = on;
+  legend->setVisible(screenLegend_ && !graphs_.isEmpty());
 }
 
 void CurveChart::setSmoothing(double beta) {
@@ -233,7 +238,12 @@ QVector<QStringList> CurveChart::csvRows() const {
 
 QString CurveChart::exportTo(const QString& path, int width, int height) {
   if (QFileInfo(path).suffix().toLower() == QLatin1String("csv")) return writeCsv(path, csvRows());
-  return exportChart(this, path, width, height);
+  // A figure taken out of the panel carries its own legend, even where the panel shows one
+  // legend for all charts.
+  legend->setVisible(!graphs_.isEmpty());
+  const QString err = exportChart(this, path, width, height);
+  legend->setVisible(screenLegend_ && !graphs_.isEmpty());
+  return err;
 }
 
 QString CurveChart::tooltipAt(const QPoint& pos) const {
@@ -362,6 +372,20 @@ CurvesPanel::CurvesPanel(CurveData& data, QWidget* parent) : QWidget(parent), da
   metricList_->setMinimumWidth(150);
   metricList_->setToolTip(tr("Tick the metrics to chart"));
   split->addWidget(metricList_);
+  auto* right = new QWidget;
+  auto* rightLayout = new QVBoxLayout(right);
+  rightLayout->setContentsMargins(0, 0, 0, 0);
+  rightLayout->setSpacing(2);
+  // One legend for every chart: a legend in each small chart covered a third of its curves.
+  legend_ = new QLabel;
+  legend_->setObjectName(QStringLiteral("CurvesLegend"));
+  legend_->setTextFormat(Qt::RichText);
+  legend_->setWordWrap(true);
+  legend_->setToolTip(tr("Thick line: smoothed values; faded line behind it: the raw values; shaded band "
+                         "(metrics ending in _mean): ± one standard deviation. Exported charts carry "
+                         "their own legend."));
+  legend_->hide();
+  rightLayout->addWidget(legend_);
   auto* scroll = new QScrollArea;
   scroll->setWidgetResizable(true);
   gridHost_ = new QWidget;
@@ -372,7 +396,8 @@ CurvesPanel::CurvesPanel(CurveData& data, QWidget* parent) : QWidget(parent), da
   emptyLabel_->setWordWrap(true);
   grid_->addWidget(emptyLabel_, 0, 0);
   scroll->setWidget(gridHost_);
-  split->addWidget(scroll);
+  rightLayout->addWidget(scroll, 1);
+  split->addWidget(right);
   split->setStretchFactor(1, 1);
   layout->addWidget(split, 1);
 
@@ -551,6 +576,7 @@ void CurvesPanel::rebuildCharts() {
         followBox_->setChecked(false);
       });
       connect(c, &CurveChart::activated, this, [this](CurveChart* chart) { current_ = chart; });
+      c->setScreenLegend(false);
     }
     c->setRuns(runs_, labels_);
     charts_.append(c);
@@ -560,6 +586,24 @@ void CurvesPanel::rebuildCharts() {
   emptyLabel_->setVisible(charts_.isEmpty());
   if (charts_.isEmpty()) grid_->addWidget(emptyLabel_, 0, 0);
   if (!currentMetric.isEmpty()) current_ = chart(currentMetric);
+  refreshLegend();
+}
+
+QString CurvesPanel::legendText() const { return legend_->text(); }
+
+void CurvesPanel::refreshLegend() {
+  QStringList entries;
+  for (qint64 run : runs_) {
+    bool drawn = false;
+    for (CurveChart* c : charts_) drawn = drawn || !data_.series(run, c->metric()).isEmpty();
+    if (!drawn) continue;
+    const QString label = labels_.value(run, QStringLiteral("run %1").arg(run));
+    entries.append(QStringLiteral("<span style=\"color:%1; font-size:large\">&#9632;</span>&nbsp;%2")
+                       .arg(runColor(run).name(), label.toHtmlEscaped()));
+  }
+  const QString text = entries.join(QStringLiteral(" &nbsp;&nbsp; "));
+  if (legend_->text() != text) legend_->setText(text);  // redraws come up to 25 times a second
+  legend_->setVisible(!entries.isEmpty());
 }
 
 void CurvesPanel::redraw() {
@@ -569,6 +613,7 @@ void CurvesPanel::redraw() {
     rebuildCharts();
   } else {
     for (CurveChart* c : charts_) c->refresh();
+    refreshLegend();  // a run's first point may have arrived
   }
   for (CurveChart* c : charts_) c->replot(QCustomPlot::rpQueuedReplot);
   dirty_ = false;

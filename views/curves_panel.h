@@ -49,6 +49,9 @@ class CurveChart : public QCustomPlot {
   /// Text of the tooltip for a pixel position (empty when no point is near); for tests.
   QString tooltipAt(const QPoint& pos) const;
   int graphsPerRun() const { return 2; }
+  /// Whether the legend shows on screen (the curves panel shows one legend for all its charts
+  /// instead). Exported images always carry the chart's own legend.
+  void setScreenLegend(bool on);
 
  signals:
   /// The user zoomed or dragged: follow-latest was switched off.
@@ -80,6 +83,7 @@ class CurveChart : public QCustomPlot {
   bool log_ = false;
   bool ignoreOutliers_ = true;
   int offScale_ = 0;
+  bool screenLegend_ = true;
   QCPTextElement* title_ = nullptr;
 };
 
@@ -108,6 +112,8 @@ class CurvesPanel : public QWidget {
   int redrawCount() const { return redraws_; }
   /// Forces pending redraws now (capture, tests).
   void flushRedraw();
+  /// The legend above the charts: one entry per run with curves, in the run's colour.
+  QString legendText() const;
 
  public slots:
   void exportCurrentChart();
@@ -118,6 +124,7 @@ class CurvesPanel : public QWidget {
   void redraw();
   void rebuildCharts();
   void refreshMetricList();
+  void refreshLegend();
   static bool shownByDefault(const QString& metric);
 
   CurveData& data_;
@@ -134,6 +141,7 @@ class CurvesPanel : public QWidget {
   QCheckBox* outlierBox_ = nullptr;
   QCheckBox* followBox_ = nullptr;
   QLabel* emptyLabel_ = nullptr;
+  QLabel* legend_ = nullptr;  ///< shared legend of all charts (rich text)
   QSet<QString> hidden_;    ///< metrics the user unticked
   QSet<QString> explicit_;  ///< metrics the user ticked
   double beta_ = 0.6;

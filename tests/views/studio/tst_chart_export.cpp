@@ -94,6 +94,45 @@ class ChartExportTest : public QObject {
     QVERIFY(lines.at(1).startsWith(QStringLiteral("1,#1 sasrec,loss/total,spt,1,")));
   }
 
+  void oneLegendForThePanelAndOneInEachExport() {
+    CurveData data;
+    data.append(lossCurve(1, 30, 1.0));
+    data.append(lossCurve(2, 30, 1.5));
+    CurvesPanel panel(data);
+    panel.resize(900, 600);
+    panel.show();
+    panel.setRuns({1, 2, 5}, {{1, QStringLiteral("#1 sasrec")}, {2, QStringLiteral("#2 <plr>")}, {5, QStringLiteral("#5 idle")}});
+    panel.flushRedraw();
+    CurveChart* chart = panel.chart(QStringLiteral("loss/total"));
+    QVERIFY(chart);
+    QVERIFY(!chart->legend->visible());  // the panel's legend stands for all charts
+    const QString legend = panel.legendText();
+    QVERIFY2(legend.contains(QStringLiteral("#1 sasrec")), qPrintable(legend));
+    QVERIFY2(legend.contains(QStringLiteral("#2 &lt;plr&gt;")), qPrintable(legend));  // escaped
+    QVERIFY2(legend.contains(runColor(2).name()), qPrintable(legend));
+    QVERIFY2(!legend.contains(QStringLiteral("#5 idle")), qPrintable(legend));  // no curves yet
+
+    // Run 5's first point arrives: the legend gains it without a structural rebuild.
+    data.append(lossCurve(5, 3, 1.0));
+    panel.flushRedraw();
+    QVERIFY2(panel.legendText().contains(QStringLiteral("#5 idle")), qPrintable(panel.legendText()));
+
+    // An exported figure has its own legend (SVG keeps the text), and the screen stays as it was.
+    QTemporaryDir dir;
+    const QString svg = dir.filePath("legend.svg");
+    QCOMPARE(chart->exportTo(svg, 800, 500), QString());
+    QFile svgFile(svg);
+    QVERIFY(svgFile.open(QIODevice::ReadOnly));
+    const QByteArray svgText = svgFile.readAll();
+    QVERIFY(svgText.contains("#1 sasrec"));
+    QVERIFY(svgText.contains("#5 idle"));
+    QVERIFY(!chart->legend->visible());
+
+    panel.setRuns({}, {});
+    panel.flushRedraw();
+    QVERIFY(panel.legendText().isEmpty());
+  }
+
   void streamingRedrawsAreCoalesced() {
     CurveData data;
     CurvesPanel panel(data);
