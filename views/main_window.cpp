@@ -58,6 +58,7 @@ namespace {
 constexpr int kStateVersion = 1;
 constexpr int kMaxRecent = 8;
 constexpr int kStopWaitMs = 120000;  ///< how long closing waits for a stopping job
+constexpr int kFollowIntervalMs = 2000;  ///< polls for runs trained by other processes
 const char* kRecentKey = "recentProjects";
 }  // namespace
 
@@ -118,6 +119,10 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent), context_(new Wind
     updateStatusBar();
     updateActions();
   });
+
+  followTimer_.setInterval(kFollowIntervalMs);
+  connect(&followTimer_, &QTimer::timeout, this, &MainWindow::followOtherProcesses);
+  followTimer_.start();
 
   resize(1500, 950);
   defaultState_ = saveState(kStateVersion);
@@ -369,6 +374,7 @@ bool MainWindow::openProject(const QString& dir, bool quiet) {
   }
   curves_.clear();
   selected_.clear();
+  seenDataVersion_ = -1;
   runsModel_.setDatabase(project_->databasePath());
   configPanel_->setStore(store_.get());
   setWindowTitle(tr("%1 — ReasonRec Studio").arg(project_->name()));
@@ -419,6 +425,45 @@ void MainWindow::reloadFromStore() {
   updateCurveRuns();
   updateActions();
   emit context_->runsChanged();
+}
+
+void MainWindow::followOtherProcesses() {
+  if (!store_ || !project_) return;
+  // A process that dies writes nothing, so its runs are checked whether or not the data changed.
+  bool orphans = false;
+  for (const RunRecord& r : runsModel_.runs())
+    if ((r.status == RunStatus::Running || r.status == RunStatus::Paused) && !runner_.handleForRun(r.id))
+      orphans = orphans || !project_->isRunLocked(r.id);
+  QVector<RunRecord> runs;
+  try {
+    const qint64 version = store_->dataVersion();
+    if (version == seenDataVersion_ && !orphans) return;  // nobody else wrote: one cheap query
+    seenDataVersion_ = version;
+    // A run left "running" by a process that died (its lock is free) is interrupted, as when
+    // the project is opened.
+    store_->markOrphanedRunsInterrupted(
+        [this](qint64 id) { return runner_.handleForRun(id) != 0 || project_->isRunLocked(id); });
+    runs = store_->runs();
+  } catch (const Error&) {
+    return;  // busy or gone for now; the next poll tries again
+  }
+  bool changed = runs.size() != runsModel_.runs().size();
+  for (const RunRecord& r : runs) {
+    if (runner_.handleForRun(r.id)) continue;
+    const RunRecord* known = runsModel_.run(r.id);
+    const bool rowChanged = !known || known->status != r.status || known->stage != r.stage ||
+                            known->epochsRun != r.epochsRun || known->wallSeconds != r.wallSeconds;
+    changed = changed || rowChanged;
+    // Its curves, while it trains (metrics arrive every few seconds) or when it has just ended.
+    if (curves_.hasRun(r.id) && (rowChanged || r.status == RunStatus::Running)) {
+      curves_.removeRun(r.id);
+      try {
+        curves_.loadRun(*store_, r.id);
+      } catch (const Error&) {
+      }
+    }
+  }
+  if (changed) reloadFromStore();
 }
 
 void MainWindow::setSelectedRuns(const QList<qint64>& ids) {

@@ -14,6 +14,7 @@
 
 #include <QHash>
 #include <QMainWindow>
+#include <QTimer>
 #include <memory>
 #include <optional>
 
@@ -121,6 +122,10 @@ class MainWindow : public QMainWindow {
   void onJobFinished(qint64 handle, rr::JobStatus status, const QString& message, const QJsonObject& result);
   void onJobProgress(qint64 handle, const rr::JobProgress& p);
   void onJobStatus(qint64 handle, rr::JobStatus status);
+  /// Runs trained by another process in this project (`reasonrec train` in a terminal): when
+  /// the database changed, refreshes their rows and curves, and marks those whose process died
+  /// as interrupted. The studio's own jobs report through their signals instead.
+  void followOtherProcesses();
   void newProject();
   void openProjectDialog();
   void importDataset();
@@ -138,6 +143,8 @@ class MainWindow : public QMainWindow {
   WindowContext* context_;
   JobRunner runner_;
   CurveData curves_;
+  QTimer followTimer_;             ///< polls followOtherProcesses()
+  qint64 seenDataVersion_ = -1;    ///< the store's data_version at the last poll
   RunsModel runsModel_;
   std::optional<rr::Project> project_;
   std::unique_ptr<rr::ExperimentStore> store_;

@@ -91,6 +91,16 @@ QString RunsModel::metricText(const RunRecord& r, const QMap<QString, double>& m
   return QStringLiteral("%1 %2").arg(metric).arg(m.value(metric), 0, 'f', 4);
 }
 
+bool RunsModel::isActive(const RunRecord& r) const {
+  return !live_.contains(r.id) && (r.status == RunStatus::Running || r.status == RunStatus::Paused);
+}
+
+int RunsModel::stageEpochs(const RunRecord& r) {
+  // The epochs the run's current stage may take (early stopping may end it sooner).
+  const bool rpt = r.stage == QLatin1String("rpt");
+  return r.config.value(rpt ? QStringLiteral("rpt") : QStringLiteral("train")).toObject().value(QStringLiteral("epochs")).toInt(0);
+}
+
 QVariant RunsModel::data(const QModelIndex& index, int role) const {
   if (!index.isValid() || index.row() >= runs_.size()) return {};
   const RunRecord& r = runs_[index.row()];
@@ -105,9 +115,17 @@ QVariant RunsModel::data(const QModelIndex& index, int role) const {
   if (role == Qt::ToolTipRole) {
     if (col == Status && !r.error.isEmpty()) return r.error;
     if (col == Notes) return r.notes;
-    if (col == Progress) return live_.value(r.id).first;
+    if (col == Progress)
+      return live_.contains(r.id) ? live_.value(r.id).first
+             : isActive(r)        ? tr("Trained by another process (e.g. reasonrec train); the studio follows "
+                                       "its epochs and curves but cannot pause or stop it.")
+                                  : QString();
   }
-  if (role == Qt::UserRole && col == Progress) return live_.contains(r.id) ? live_.value(r.id).second : -1.0;
+  if (role == Qt::UserRole && col == Progress) {
+    if (live_.contains(r.id)) return live_.value(r.id).second;
+    const int total = stageEpochs(r);
+    return isActive(r) && total > 0 ? std::min(1.0, r.epochsRun / static_cast<double>(total)) : -1.0;
+  }
   if (role != Qt::DisplayRole && role != Qt::EditRole) return {};
   switch (col) {
     case Id: return r.id;
@@ -116,6 +134,9 @@ QVariant RunsModel::data(const QModelIndex& index, int role) const {
     case Progress:
       if (live_.contains(r.id)) return live_.value(r.id).first;
       if (r.status == RunStatus::Completed) return tr("done");
+      if (isActive(r))  // trained elsewhere: what the store says
+        return stageEpochs(r) > 0 ? tr("%1 epoch %2 / %3").arg(r.stage).arg(r.epochsRun).arg(stageEpochs(r))
+                                  : tr("%1 epoch %2").arg(r.stage).arg(r.epochsRun);
       return {};
     case Preset: return r.preset;
     case Dataset: return datasetNames_.value(r.datasetId, QStringLiteral("#%1").arg(r.datasetId));

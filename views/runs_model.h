@@ -58,6 +58,10 @@ class RunsModel : public QAbstractTableModel {
 
  private:
   QString metricText(const rr::RunRecord& r, const QMap<QString, double>& m) const;
+  /// Running or paused without live progress from this studio: trained by another process.
+  bool isActive(const rr::RunRecord& r) const;
+  /// train.epochs, or rpt.epochs in the rpt stage; 0 when the configuration lacks it.
+  static int stageEpochs(const rr::RunRecord& r);
   std::unique_ptr<rr::ExperimentStore> store_;
   QVector<rr::RunRecord> runs_;
   QHash<qint64, QString> datasetNames_;

@@ -328,6 +328,10 @@ int ExperimentStore::schemaVersion() const { return d->userVersion(QStringLitera
 
 QString ExperimentStore::databasePath() const { return d->path; }
 
+qint64 ExperimentStore::dataVersion() const {
+  return d->scalar(QStringLiteral("data version"), QStringLiteral("PRAGMA data_version")).toLongLong();
+}
+
 QString ExperimentStore::integrityCheck() const {
   QSqlQuery q = d->execRaw(QStringLiteral("integrity check"), QStringLiteral("PRAGMA integrity_check"));
   return q.next() ? q.value(0).toString() : QStringLiteral("integrity_check returned nothing");

@@ -28,6 +28,9 @@ class ExperimentStore {
   static int currentSchemaVersion();
   int schemaVersion() const;
   QString databasePath() const;
+  /// SQLite's PRAGMA data_version: changes when another connection (another process, or another
+  /// thread's store) commits to the database; this connection's own writes leave it alone.
+  qint64 dataVersion() const;
   /// "ok" when PRAGMA integrity_check passes, else its first message.
   QString integrityCheck() const;
 

@@ -4,6 +4,7 @@
 #include "studio_test_support.h"
 #include "test_main.h"
 #include "views/curves_panel.h"
+#include "core/jobs/train_job.h"
 #include "views/main_window.h"
 
 #include <QApplication>
@@ -24,6 +25,12 @@ QList<JobStatus> statusesOf(const QSignalSpy& spy, qint64 handle) {
   for (const auto& args : spy)
     if (args.at(0).toLongLong() == handle) out.append(args.at(1).value<JobStatus>());
   return out;
+}
+/// The runs table's text in `column` for `run`.
+QString cellOf(MainWindow& w, qint64 run, int column) {
+  RunsModel& m = w.runsModel();
+  const int row = m.rowOfRun(run);
+  return row < 0 ? QString() : m.index(row, column).data().toString();
 }
 RunStatus storedStatus(const QString& dir, qint64 run) {
   ExperimentStore store(QDir(dir).filePath(QStringLiteral("project.db")));
@@ -173,6 +180,50 @@ class StudioJobsTest : public QObject {
     QCOMPARE(w->jobs().activeCount(), 0);
     QCOMPARE(storedStatus(dir.path(), run), RunStatus::Interrupted);
     delete w;
+  }
+
+  void followsARunTrainedByAnotherProcess() {
+    QTemporaryDir dir;
+    const qint64 ds = rr::test::makeProject(dir.path());
+    MainWindow w;
+    QVERIFY2(w.openProject(dir.path(), true), qPrintable(w.lastError()));
+
+    // Another process, as `reasonrec train` in a terminal: its own connection, and the run's lock.
+    const Project p = Project::openOrCreate(dir.path());
+    ExperimentStore other(p.databasePath());
+    const qint64 run = rr::createRun(other, ds, rr::test::tinyConfig(4), QStringLiteral("from a terminal"));
+    auto lock = std::make_unique<Project::RunLock>(p.lockRun(run));
+    other.setRunStage(run, QStringLiteral("spt"));
+    other.setRunStatus(run, RunStatus::Running);
+    QTRY_COMPARE(cellOf(w, run, RunsModel::Status), QStringLiteral("running"));
+    w.setSelectedRuns({run});
+
+    auto loss = [run](int step, double value) {
+      MetricRecord m;
+      m.run = run;
+      m.stage = QStringLiteral("spt");
+      m.step = step;
+      m.epoch = 1 + (step - 1) / 2;
+      m.name = QStringLiteral("loss/total");
+      m.value = value;
+      return m;
+    };
+    other.appendMetrics({loss(1, 3.0), loss(2, 2.5)});
+    other.setRunProgress(run, 1, 1, {{QStringLiteral("ndcg@10"), 0.1}}, {{QStringLiteral("ndcg@10"), 0.1}});
+    QTRY_COMPARE(cellOf(w, run, RunsModel::Progress), QStringLiteral("spt epoch 1 / 4"));
+    QTRY_COMPARE(w.curves().series(run, QStringLiteral("loss/total")).size(), 2);
+    const QModelIndex progress = w.runsModel().index(w.runsModel().rowOfRun(run), RunsModel::Progress);
+    QCOMPARE(progress.data(Qt::UserRole).toDouble(), 0.25);  // the bar: 1 of 4 epochs
+
+    // Points logged within an epoch reach the chart too.
+    other.appendMetrics({loss(3, 2.2)});
+    QTRY_COMPARE(w.curves().series(run, QStringLiteral("loss/total")).size(), 3);
+
+    // The process dies (its lock is released, nothing is written): the run is interrupted.
+    lock.reset();
+    QTRY_COMPARE(cellOf(w, run, RunsModel::Status), QStringLiteral("interrupted"));
+    QCOMPARE(other.run(run).status, RunStatus::Interrupted);
+    QCOMPARE(cellOf(w, run, RunsModel::Progress), QString());
   }
 
   void trainingNeverRunsOnTheGuiThread() {
