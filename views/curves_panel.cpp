@@ -592,14 +592,14 @@ void CurvesPanel::rebuildCharts() {
 QString CurvesPanel::legendText() const { return legend_->text(); }
 
 void CurvesPanel::refreshLegend() {
-  QStringList entries;
+  QStringList entries;  // an entry wraps as a whole: spaces inside it do not break
   for (qint64 run : runs_) {
     bool drawn = false;
     for (CurveChart* c : charts_) drawn = drawn || !data_.series(run, c->metric()).isEmpty();
     if (!drawn) continue;
     const QString label = labels_.value(run, QStringLiteral("run %1").arg(run));
     entries.append(QStringLiteral("<span style=\"color:%1; font-size:large\">&#9632;</span>&nbsp;%2")
-                       .arg(runColor(run).name(), label.toHtmlEscaped()));
+                       .arg(runColor(run).name(), label.toHtmlEscaped().replace(QLatin1Char(' '), QStringLiteral("&nbsp;"))));
   }
   const QString text = entries.join(QStringLiteral(" &nbsp;&nbsp; "));
   if (legend_->text() != text) legend_->setText(text);  // redraws come up to 25 times a second

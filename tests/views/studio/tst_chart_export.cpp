@@ -107,15 +107,15 @@ class ChartExportTest : public QObject {
     QVERIFY(chart);
     QVERIFY(!chart->legend->visible());  // the panel's legend stands for all charts
     const QString legend = panel.legendText();
-    QVERIFY2(legend.contains(QStringLiteral("#1 sasrec")), qPrintable(legend));
-    QVERIFY2(legend.contains(QStringLiteral("#2 &lt;plr&gt;")), qPrintable(legend));  // escaped
+    QVERIFY2(legend.contains(QStringLiteral("#1&nbsp;sasrec")), qPrintable(legend));
+    QVERIFY2(legend.contains(QStringLiteral("#2&nbsp;&lt;plr&gt;")), qPrintable(legend));  // escaped
     QVERIFY2(legend.contains(runColor(2).name()), qPrintable(legend));
-    QVERIFY2(!legend.contains(QStringLiteral("#5 idle")), qPrintable(legend));  // no curves yet
+    QVERIFY2(!legend.contains(QStringLiteral("#5&nbsp;idle")), qPrintable(legend));  // no curves yet
 
     // Run 5's first point arrives: the legend gains it without a structural rebuild.
     data.append(lossCurve(5, 3, 1.0));
     panel.flushRedraw();
-    QVERIFY2(panel.legendText().contains(QStringLiteral("#5 idle")), qPrintable(panel.legendText()));
+    QVERIFY2(panel.legendText().contains(QStringLiteral("#5&nbsp;idle")), qPrintable(panel.legendText()));
 
     // An exported figure has its own legend (SVG keeps the text), and the screen stays as it was.
     QTemporaryDir dir;
