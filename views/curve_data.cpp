@@ -29,6 +29,7 @@ void CurveData::add(RunSeries& rs, const MetricRecord& r) {
   p.epoch = r.epoch;
   p.stage = r.stage;
   rs.maxX = std::max(rs.maxX, p.x);
+  rs.lastRow = std::max(rs.lastRow, r.row);
   auto& s = rs.series[r.name];
   // A resumed run re-sends steps after its checkpoint: keep the series ordered and unique.
   while (!s.isEmpty() && s.last().x >= p.x && s.last().stage == p.stage) s.removeLast();
@@ -39,6 +40,18 @@ void CurveData::loadRun(const ExperimentStore& store, qint64 runId) {
   RunSeries rs;
   for (const MetricRecord& r : store.metrics(runId)) add(rs, r);
   runs_.insert(runId, std::move(rs));
+  emit seriesChanged({runId});
+}
+
+void CurveData::loadNew(const ExperimentStore& store, qint64 runId) {
+  auto it = runs_.find(runId);
+  if (it == runs_.end()) {
+    loadRun(store, runId);
+    return;
+  }
+  const QVector<MetricRecord> fresh = store.metricsAfter(runId, it->lastRow);
+  if (fresh.isEmpty()) return;
+  for (const MetricRecord& r : fresh) add(*it, r);
   emit seriesChanged({runId});
 }
 

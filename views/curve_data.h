@@ -38,6 +38,10 @@ class CurveData : public QObject {
 
   /// Replaces a run's series with what the store holds.
   void loadRun(const rr::ExperimentStore& store, qint64 runId);
+  /// Adds what the store gained for a run since it was loaded (loads it when not held yet), so
+  /// following a run another process trains reads only its new rows. Emits seriesChanged only
+  /// when there were some. A series the store truncated (a resume) needs loadRun instead.
+  void loadNew(const rr::ExperimentStore& store, qint64 runId);
   /// Appends streamed records (any runs). Emits seriesChanged once for the batch.
   void append(const QVector<rr::MetricRecord>& records);
   void removeRun(qint64 runId);
@@ -61,6 +65,7 @@ class CurveData : public QObject {
     QStringList stageOrder;
     QHash<QString, double> stageOffset;  ///< x of a stage's step 0
     double maxX = 0;
+    qint64 lastRow = 0;  ///< the newest store row added (0 when none came from the store)
   };
   void add(RunSeries& rs, const rr::MetricRecord& r);
   QHash<qint64, RunSeries> runs_;

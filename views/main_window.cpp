@@ -454,13 +454,17 @@ void MainWindow::followOtherProcesses() {
     const bool rowChanged = !known || known->status != r.status || known->stage != r.stage ||
                             known->epochsRun != r.epochsRun || known->wallSeconds != r.wallSeconds;
     changed = changed || rowChanged;
-    // Its curves, while it trains (metrics arrive every few seconds) or when it has just ended.
-    if (curves_.hasRun(r.id) && (rowChanged || r.status == RunStatus::Running)) {
-      curves_.removeRun(r.id);
-      try {
+    // Its curves: reloaded when its row changed (it ended, or resumed and truncated its
+    // series), else only the points it wrote since the last poll while it trains.
+    if (!curves_.hasRun(r.id) || !(rowChanged || r.status == RunStatus::Running)) continue;
+    try {
+      if (rowChanged) {
+        curves_.removeRun(r.id);
         curves_.loadRun(*store_, r.id);
-      } catch (const Error&) {
+      } else {
+        curves_.loadNew(*store_, r.id);
       }
+    } catch (const Error&) {
     }
   }
   if (changed) reloadFromStore();

@@ -610,19 +610,9 @@ void ExperimentStore::appendMetrics(const QVector<MetricRecord>& records) {
   });
 }
 
-QVector<MetricRecord> ExperimentStore::metrics(qint64 runId, const QString& namePrefix) const {
-  // Stages in the order they first appeared, then step, then insertion order.
-  QString sql = QStringLiteral(
-      "SELECT m.stage, m.step, m.epoch, m.name, m.value, m.wall_time FROM metrics m "
-      "JOIN (SELECT stage, MIN(rowid) AS first_row FROM metrics WHERE run_id = ? GROUP BY stage) s "
-      "ON s.stage = m.stage WHERE m.run_id = ?");
-  QVariantList values{runId, runId};
-  if (!namePrefix.isEmpty()) {
-    sql += QStringLiteral(" AND substr(m.name, 1, ?) = ?");
-    values << namePrefix.size() << namePrefix;
-  }
-  sql += QStringLiteral(" ORDER BY s.first_row, m.step, m.rowid");
-  QSqlQuery q = d->exec(QStringLiteral("read metrics of run %1").arg(runId), sql, values);
+namespace {
+
+QVector<MetricRecord> readMetricRows(QSqlQuery& q, qint64 runId) {
   QVector<MetricRecord> out;
   while (q.next()) {
     MetricRecord m;
@@ -633,9 +623,41 @@ QVector<MetricRecord> ExperimentStore::metrics(qint64 runId, const QString& name
     m.name = q.value(3).toString();
     m.value = q.value(4).isNull() ? kNaN : q.value(4).toDouble();
     m.wallTime = q.value(5).toDouble();
+    m.row = q.value(6).toLongLong();
     out.append(std::move(m));
   }
   return out;
+}
+
+}  // namespace
+
+QVector<MetricRecord> ExperimentStore::metrics(qint64 runId, const QString& namePrefix) const {
+  // Stages in the order they first appeared, then step, then insertion order.
+  QString sql = QStringLiteral(
+      "SELECT m.stage, m.step, m.epoch, m.name, m.value, m.wall_time, m.rowid FROM metrics m "
+      "JOIN (SELECT stage, MIN(rowid) AS first_row FROM metrics WHERE run_id = ? GROUP BY stage) s "
+      "ON s.stage = m.stage WHERE m.run_id = ?");
+  QVariantList values{runId, runId};
+  if (!namePrefix.isEmpty()) {
+    sql += QStringLiteral(" AND substr(m.name, 1, ?) = ?");
+    values << namePrefix.size() << namePrefix;
+  }
+  sql += QStringLiteral(" ORDER BY s.first_row, m.step, m.rowid");
+  QSqlQuery q = d->exec(QStringLiteral("read metrics of run %1").arg(runId), sql, values);
+  return readMetricRows(q, runId);
+}
+
+QVector<MetricRecord> ExperimentStore::metricsAfter(qint64 runId, qint64 afterRow) const {
+  // Past a row, walk the table from that row on ("+run_id" keeps SQLite off the series index,
+  // which would visit every row the run ever wrote): a poll then costs what was written since.
+  const QString sql =
+      afterRow > 0
+          ? QStringLiteral("SELECT stage, step, epoch, name, value, wall_time, rowid FROM metrics "
+                           "WHERE rowid > ? AND +run_id = ? ORDER BY rowid")
+          : QStringLiteral("SELECT stage, step, epoch, name, value, wall_time, rowid FROM metrics "
+                           "WHERE rowid > ? AND run_id = ? ORDER BY rowid");
+  QSqlQuery q = d->exec(QStringLiteral("read new metrics of run %1").arg(runId), sql, {afterRow, runId});
+  return readMetricRows(q, runId);
 }
 
 QStringList ExperimentStore::metricNames(qint64 runId) const {

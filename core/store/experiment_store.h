@@ -83,6 +83,9 @@ class ExperimentStore {
   /// All records of a run, optionally only names starting with a prefix, ordered by stage
   /// order of insertion then step.
   QVector<MetricRecord> metrics(qint64 runId, const QString& namePrefix = {}) const;
+  /// The records of a run written after store row `afterRow` (see MetricRecord::row), in the
+  /// order they were written: what a reader that already holds the rows up to afterRow lacks.
+  QVector<MetricRecord> metricsAfter(qint64 runId, qint64 afterRow) const;
   QStringList metricNames(qint64 runId) const;
   /// Removes records of a stage with step > afterStep (used when resuming from a checkpoint
   /// taken before them, so a resumed series has no duplicates).

@@ -29,6 +29,7 @@ struct MetricRecord {
   QString name;       ///< e.g. "loss/ce", "loss/tla", "rpt/reward_mean", "valid/ndcg@10"
   double value = 0;
   double wallTime = 0;  ///< seconds since the run started
+  qint64 row = 0;       ///< the store's row id when read from it (0 for streamed records)
 };
 
 struct DatasetRecord {

@@ -483,6 +483,62 @@ class TestExperimentStore : public QObject {
       if (m.stage == QLatin1String("spt")) QVERIFY(m.step <= 49);
   }
 
+  void metricsAfterReadsWhatARunWroteSince() {
+    ExperimentStore s(freshDb());
+    const qint64 a = addRun(s);
+    const qint64 b = addRun(s);
+    s.appendMetrics(syntheticMetrics(a, 400));
+    s.appendMetrics(syntheticMetrics(b, 40));
+    const QVector<MetricRecord> held = s.metrics(a);
+    QCOMPARE(held.size(), 400);
+    qint64 lastRow = 0;
+    for (const MetricRecord& m : held) {
+      QVERIFY(m.row > 0);
+      lastRow = std::max(lastRow, m.row);
+    }
+    QVERIFY(s.metricsAfter(a, lastRow).isEmpty());
+
+    // Both runs go on writing, interleaved; a later stage starts.
+    QVector<MetricRecord> more = syntheticMetrics(a, 8);
+    for (MetricRecord& m : more) m.step += 100;
+    s.appendMetrics(more.mid(0, 4));
+    s.appendMetrics(syntheticMetrics(b, 12));
+    s.appendMetrics(more.mid(4));
+    s.appendMetrics(syntheticMetrics(a, 3, QStringLiteral("rpt")));
+    const QVector<MetricRecord> fresh = s.metricsAfter(a, lastRow);
+    QCOMPARE(fresh.size(), 8 + 3);
+    for (int i = 0; i < fresh.size(); ++i) {
+      QCOMPARE(fresh[i].run, a);
+      QVERIFY(fresh[i].row > lastRow);
+      if (i > 0) QVERIFY(fresh[i].row > fresh[i - 1].row);  // in the order written
+      const MetricRecord& want = i < 8 ? more[i] : syntheticMetrics(a, 3, QStringLiteral("rpt"))[i - 8];
+      QCOMPARE(fresh[i].stage, want.stage);
+      QCOMPARE(fresh[i].step, want.step);
+      QCOMPARE(fresh[i].name, want.name);
+      QCOMPARE(fresh[i].value, want.value);
+    }
+    // Held plus new is what a full read returns.
+    QCOMPARE(s.metrics(a).size(), held.size() + fresh.size());
+
+    // What following a long run costs per poll: a full read against the new rows only.
+    ExperimentStore big(freshDb());
+    const qint64 c = addRun(big);
+    big.appendMetrics(syntheticMetrics(c, 100000));
+    qint64 bigLast = 0;
+    QElapsedTimer t;
+    t.start();
+    for (const MetricRecord& m : big.metrics(c)) bigLast = std::max(bigLast, m.row);
+    const double fullMs = t.nsecsElapsed() / 1e6;
+    QVector<MetricRecord> tail = syntheticMetrics(c, 20);
+    for (MetricRecord& m : tail) m.step += 100000;
+    big.appendMetrics(tail);
+    t.restart();
+    const int got = big.metricsAfter(c, bigLast).size();
+    const double newMs = t.nsecsElapsed() / 1e6;
+    QCOMPARE(got, 20);
+    qInfo("following a run of 100,000 metric rows: full read %.1f ms, the 20 new rows %.2f ms", fullMs, newMs);
+  }
+
   void metricInsertRateAndCounts() {
     ExperimentStore s(freshDb());
     const qint64 id = addRun(s);

@@ -13,6 +13,8 @@
 #include <QTimer>
 #include <QDir>
 #include <QSignalSpy>
+#include <QSqlDatabase>
+#include <QSqlQuery>
 #include <QTemporaryDir>
 #include <QThread>
 
@@ -31,6 +33,23 @@ QString cellOf(MainWindow& w, qint64 run, int column) {
   RunsModel& m = w.runsModel();
   const int row = m.rowOfRun(run);
   return row < 0 ? QString() : m.index(row, column).data().toString();
+}
+/// Changes stored metric rows in place through a connection of its own (no trainer does this;
+/// it shows which rows a reader reads again).
+void rewriteMetricValue(const QString& dbPath, qint64 run, qint64 step, double value) {
+  const QString name = QStringLiteral("rewrite");
+  {
+    QSqlDatabase db = QSqlDatabase::addDatabase(QStringLiteral("QSQLITE"), name);
+    db.setDatabaseName(dbPath);
+    QVERIFY(db.open());
+    QSqlQuery q(db);
+    q.prepare(QStringLiteral("UPDATE metrics SET value = ? WHERE run_id = ? AND step = ?"));
+    q.addBindValue(value);
+    q.addBindValue(run);
+    q.addBindValue(step);
+    QVERIFY(q.exec());
+  }
+  QSqlDatabase::removeDatabase(name);
 }
 RunStatus storedStatus(const QString& dir, qint64 run) {
   ExperimentStore store(QDir(dir).filePath(QStringLiteral("project.db")));
@@ -219,11 +238,37 @@ class StudioJobsTest : public QObject {
     other.appendMetrics({loss(3, 2.2)});
     QTRY_COMPARE(w.curves().series(run, QStringLiteral("loss/total")).size(), 3);
 
+    // While it trains, a poll reads only the rows written since the last one: a stored point
+    // changed in place is not read again...
+    const auto lossSeries = [&w, run] { return w.curves().series(run, QStringLiteral("loss/total")); };
+    rewriteMetricValue(p.databasePath(), run, 1, 9.0);
+    other.appendMetrics({loss(4, 2.1)});
+    QTRY_COMPARE(lossSeries().size(), 4);
+    QCOMPARE(lossSeries()[0].value, 3.0);
+    QCOMPARE(lossSeries()[3].value, 2.1);
+
     // The process dies (its lock is released, nothing is written): the run is interrupted.
     lock.reset();
     QTRY_COMPARE(cellOf(w, run, RunsModel::Status), QStringLiteral("interrupted"));
     QCOMPARE(other.run(run).status, RunStatus::Interrupted);
     QCOMPARE(cellOf(w, run, RunsModel::Progress), QString());
+    // ...and a change of the run's row reloads its series whole.
+    QTRY_COMPARE(lossSeries()[0].value, 9.0);
+
+    // Resumed from a checkpoint at step 2 (as `reasonrec resume`): the steps after it are
+    // truncated and trained again, and the chart shows the new ones only.
+    lock = std::make_unique<Project::RunLock>(p.lockRun(run));
+    other.truncateMetrics(run, QStringLiteral("spt"), 2);
+    other.setRunStatus(run, RunStatus::Running);
+    other.appendMetrics({loss(3, 1.5)});
+    QTRY_COMPARE(cellOf(w, run, RunsModel::Status), QStringLiteral("running"));
+    QTRY_COMPARE(lossSeries().size(), 3);
+    QCOMPARE(lossSeries()[2].value, 1.5);
+    other.appendMetrics({loss(4, 1.4)});
+    QTRY_COMPARE(lossSeries().size(), 4);
+    QCOMPARE(lossSeries()[3].value, 1.4);
+    lock.reset();
+    QTRY_COMPARE(cellOf(w, run, RunsModel::Status), QStringLiteral("interrupted"));
   }
 
   void trainingNeverRunsOnTheGuiThread() {
