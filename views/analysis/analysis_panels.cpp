@@ -55,7 +55,8 @@ QTableWidget* newTable(QWidget* parent) {
   t->setEditTriggers(QAbstractItemView::NoEditTriggers);
   t->setSelectionBehavior(QAbstractItemView::SelectRows);
   t->verticalHeader()->setVisible(false);
-  t->horizontalHeader()->setStretchLastSection(true);
+  // Columns take their contents' width; stretching the last one set a number apart from its header.
+  t->horizontalHeader()->setStretchLastSection(false);
   return t;
 }
 
