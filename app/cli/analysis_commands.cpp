@@ -1,5 +1,6 @@
 #include "app/cli/cli_options.h"
 #include "app/cli/analysis_commands.h"
+#include "app/cli/cli.h"
 
 #include "core/analysis/analysis_job.h"
 #include "core/analysis/analysis_results.h"
@@ -15,12 +16,18 @@
 #include "views/report/report_writer.h"
 #endif
 
+#include <QCoreApplication>
+#include <QElapsedTimer>
 #include <QJsonArray>
 #include <QJsonDocument>
+#include <QProcess>
 #include <QSaveFile>
+#include <QThread>
 
 #include <algorithm>
 #include <cmath>
+#include <memory>
+#include <vector>
 
 namespace rr::cli {
 
@@ -244,8 +251,124 @@ void addSweepOptions(QCommandLineParser& p) {
                   QStringLiteral("KEY=VALUES")));
   p.addOption(opt(QStringLiteral("set"), QStringLiteral("Override a base configuration key (repeatable)."), QStringLiteral("KEY=VALUE")));
   p.addOption(opt(QStringLiteral("name"), QStringLiteral("Sweep name (runs are tagged sweep:NAME)."), QStringLiteral("NAME")));
-  p.addOption(opt(QStringLiteral("train"), QStringLiteral("Train the queued runs one after another now.")));
+  p.addOption(opt(QStringLiteral("train"), QStringLiteral("Train the queued runs now (one after another unless --jobs).")));
+  p.addOption(opt(QStringLiteral("jobs"),
+                  QStringLiteral("With --train: train this many runs at once, each in its own reasonrec process "
+                                 "with --threads divided among them (default 1: one after another in this process). "
+                                 "Ctrl+C stops them all at their next checkpoint; runs not started stay queued."),
+                  QStringLiteral("N")));
+  p.addOption(opt(QStringLiteral("threads"), QStringLiteral("With --train: CPU threads in all (0 = all cores, the default)."),
+                  QStringLiteral("N")));
 }
+
+namespace {
+
+int wholeNumber(QCommandLineParser& p, const QString& name, int fallback, int minimum) {
+  if (!p.isSet(name)) return fallback;
+  bool ok = false;
+  const int v = p.value(name).toInt(&ok);
+  if (!ok || v < minimum)
+    throw UsageError(QStringLiteral("--%1: '%2' is not a whole number >= %3").arg(name, p.value(name)).arg(minimum));
+  return v;
+}
+
+/// The reasonrec executable children run: this program, or REASONREC_EXECUTABLE (tests run the
+/// command line inside their own executable).
+QString reasonrecExecutable() {
+  const QString env = qEnvironmentVariable("REASONREC_EXECUTABLE");
+  return env.isEmpty() ? QCoreApplication::applicationFilePath() : env;
+}
+
+QString testLine(qint64 id, double ndcg10, double recall10) {
+  return QStringLiteral("run %1: test NDCG@10 %2, Recall@10 %3\n").arg(id).arg(num(ndcg10)).arg(num(recall10));
+}
+
+/// Trains queued runs `jobs` at a time, each as `reasonrec resume --run ID` in a child process
+/// (its own LibTorch thread pools and random generators, so runs stay reproducible). Children's
+/// output is forwarded line by line, prefixed with their run. Returns 0, the first child's
+/// failure code, or 130 when cancelled (children are asked to stop, and waited for).
+int trainInParallel(const QString& projectDir, const QVector<qint64>& ids, int jobs, int totalThreads,
+                    QTextStream& out, QTextStream& err) {
+  const int cores = totalThreads > 0 ? totalThreads : std::max(1, QThread::idealThreadCount());
+  const int threads = std::max(1, cores / jobs);
+  struct Child {
+    qint64 run = 0;
+    std::unique_ptr<QProcess> process;
+    QByteArray partial;
+  };
+  std::vector<Child> running;
+  int next = 0, result = 0;
+  bool stopping = false;
+  auto forward = [&err](Child& c, bool all) {
+    c.partial += c.process->readAll();
+    int nl;
+    while ((nl = c.partial.indexOf('\n')) >= 0) {
+      err << QStringLiteral("[run %1] ").arg(c.run) << QString::fromUtf8(c.partial.left(nl)) << '\n';
+      c.partial.remove(0, nl + 1);
+    }
+    if (all && !c.partial.isEmpty()) {
+      err << QStringLiteral("[run %1] ").arg(c.run) << QString::fromUtf8(c.partial) << '\n';
+      c.partial.clear();
+    }
+    err.flush();
+  };
+  while ((!stopping && next < ids.size()) || !running.empty()) {
+    if (cancelRequested() && !stopping) {
+      stopping = true;  // SIGTERM, handled as Ctrl+C: each child saves a checkpoint and ends `interrupted`
+      for (Child& c : running) c.process->terminate();
+      if (next < ids.size())
+        err << QStringLiteral("cancelled: %1 runs not started stay queued\n").arg(ids.size() - next);
+    }
+    while (!stopping && static_cast<int>(running.size()) < jobs && next < ids.size()) {
+      Child c;
+      c.run = ids[next++];
+      c.process = std::make_unique<QProcess>();
+      c.process->setProcessChannelMode(QProcess::MergedChannels);
+      c.process->start(reasonrecExecutable(), {QStringLiteral("resume"), QStringLiteral("--project"), projectDir,
+                                               QStringLiteral("--run"), QString::number(c.run),
+                                               QStringLiteral("--threads"), QString::number(threads)});
+      if (!c.process->waitForStarted(30000)) {
+        out << QStringLiteral("run %1: not started (%2: %3); it stays queued\n")
+                   .arg(c.run).arg(reasonrecExecutable(), c.process->errorString());
+        out.flush();
+        if (result == 0) result = static_cast<int>(ExitCode::RunFailed);
+        continue;
+      }
+      err << QStringLiteral("run %1: training in process %2 with %3 threads\n").arg(c.run).arg(c.process->processId()).arg(threads);
+      err.flush();
+      running.push_back(std::move(c));
+    }
+    for (auto it = running.begin(); it != running.end();) {
+      it->process->waitForReadyRead(std::max(10, 200 / static_cast<int>(running.size())));
+      forward(*it, false);
+      if (it->process->state() != QProcess::NotRunning) {
+        ++it;
+        continue;
+      }
+      it->process->waitForFinished();
+      forward(*it, true);
+      const int code = it->process->exitStatus() == QProcess::NormalExit ? it->process->exitCode()
+                                                                          : static_cast<int>(ExitCode::RunFailed);
+      ExperimentStore store(Project::openOrCreate(projectDir).databasePath());
+      const RunRecord r = store.run(it->run);
+      if (code == 0 && r.status == RunStatus::Completed) {
+        out << testLine(it->run, r.test.value(QStringLiteral("ndcg@10")), r.test.value(QStringLiteral("recall@10")));
+      } else {
+        out << QStringLiteral("run %1: %2 (exit code %3)%4\n")
+                   .arg(it->run)
+                   .arg(runStatusName(r.status))
+                   .arg(code)
+                   .arg(r.error.isEmpty() ? QString() : QStringLiteral(": ") + r.error);
+        if (result == 0) result = code != 0 ? code : static_cast<int>(ExitCode::RunFailed);
+      }
+      out.flush();
+      it = running.erase(it);
+    }
+  }
+  return stopping ? static_cast<int>(ExitCode::Cancelled) : result;
+}
+
+}  // namespace
 
 int cmdSweep(QCommandLineParser& p, QTextStream& out, QTextStream& err, bool interactive) {
   const QString projectDir = required(p, QStringLiteral("project"));
@@ -253,6 +376,10 @@ int cmdSweep(QCommandLineParser& p, QTextStream& out, QTextStream& err, bool int
   QVector<SweepAxis> axes;
   for (const QString& g : p.values(QStringLiteral("grid"))) axes.append(parseSweepAxis(g));
   if (axes.isEmpty()) throw UsageError(QStringLiteral("--grid is required (e.g. --grid model.reasoner.steps=1,2,3)"));
+  const int jobs = wholeNumber(p, QStringLiteral("jobs"), 1, 1);
+  const int threads = wholeNumber(p, QStringLiteral("threads"), 0, 0);
+  if ((p.isSet(QStringLiteral("jobs")) || p.isSet(QStringLiteral("threads"))) && !p.isSet(QStringLiteral("train")))
+    throw UsageError(QStringLiteral("--jobs and --threads apply to training: add --train"));
   QVector<qint64> ids;
   {
     ExperimentStore store(Project::openOrCreate(projectDir).databasePath());
@@ -267,13 +394,14 @@ int cmdSweep(QCommandLineParser& p, QTextStream& out, QTextStream& err, bool int
     out.flush();
   }
   if (!p.isSet(QStringLiteral("train"))) return 0;
+  if (jobs > 1) return trainInParallel(projectDir, ids, jobs, threads, out, err);
   for (qint64 id : ids) {
     TrainJob job(projectDir, id);
+    if (p.isSet(QStringLiteral("threads"))) job.setThreads(threads);
     const int code = executeCliJob(job, err, interactive);
     if (code != 0) return code;
     const QJsonObject test = job.result().value(QStringLiteral("test")).toObject();
-    out << QStringLiteral("run %1: test NDCG@10 %2, Recall@10 %3\n").arg(id)
-               .arg(num(test.value(QStringLiteral("ndcg@10")).toDouble())).arg(num(test.value(QStringLiteral("recall@10")).toDouble()));
+    out << testLine(id, test.value(QStringLiteral("ndcg@10")).toDouble(), test.value(QStringLiteral("recall@10")).toDouble());
     out.flush();
   }
   return 0;

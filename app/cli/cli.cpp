@@ -32,6 +32,7 @@ namespace rr::cli {
 namespace {
 
 std::atomic<Job*> g_currentJob{nullptr};
+std::atomic<bool> g_cancelRequested{false};
 
 struct Context {
   QTextStream& out;
@@ -505,10 +506,14 @@ int executeCliJob(Job& job, QTextStream& err, bool interactive) {
 }
 
 void requestCancel() {
+  g_cancelRequested = true;
   if (Job* j = g_currentJob.load()) j->cancel();
 }
 
+bool cancelRequested() { return g_cancelRequested.load(); }
+
 int run(const QStringList& args, QTextStream& out, QTextStream& err, bool interactive) {
+  g_cancelRequested = false;
   Context c{out, err, interactive};
   if (args.size() < 2 || args[1] == QLatin1String("--help") || args[1] == QLatin1String("-h") || args[1] == QLatin1String("help")) {
     out << mainHelp();

@@ -14,5 +14,8 @@ int run(const QStringList& args, QTextStream& out, QTextStream& err, bool intera
 
 /// Asks the job currently run by run() (if any) to stop; safe from a signal handler.
 void requestCancel();
+/// Whether requestCancel() was called since run() began (for commands that run child processes
+/// rather than one job).
+bool cancelRequested();
 
 }  // namespace rr::cli

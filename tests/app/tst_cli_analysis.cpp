@@ -9,8 +9,15 @@
 #include <QJsonDocument>
 #include <QJsonObject>
 #include <QProcess>
+#include <QRegularExpression>
 #include <QStandardPaths>
 #include <QTemporaryDir>
+
+#include "core/store/experiment_store.h"
+#include "core/project/project.h"
+
+#include <atomic>
+#include <thread>
 
 namespace {
 
@@ -23,6 +30,25 @@ QJsonObject readJson(const QString& path) {
 const QStringList kTiny{"--set", "data.max_len=10", "--set", "model.d=16", "--set", "train.epochs=2",
                         "--set", "train.batch_size=64", "--threads", "1"};
 const QString kData = "synthetic:users=200,items=40,clusters=4,length=8,seed=2";
+
+// "run N: test NDCG@10 X, Recall@10 Y" lines of a sweep, as "X Y" in run order.
+QStringList sweepResults(const QString& out) {
+  static const QRegularExpression line(R"(run (\d+): test NDCG@10 (\S+), Recall@10 (\S+))");
+  QMap<qint64, QString> byRun;
+  for (auto it = line.globalMatch(out); it.hasNext();) {
+    const auto m = it.next();
+    byRun.insert(m.captured(1).toLongLong(), m.captured(2) + ' ' + m.captured(3));
+  }
+  return byRun.values();
+}
+
+// Run ids after "queued N runs (sweep 'NAME'):".
+QVector<qint64> queuedRuns(const QString& out) {
+  static const QRegularExpression line(R"(queued \d+ runs \(sweep '[^']*'\):([ \d]*))");
+  QVector<qint64> ids;
+  for (const QString& t : line.match(out).captured(1).split(' ', Qt::SkipEmptyParts)) ids.append(t.toLongLong());
+  return ids;
+}
 }  // namespace
 
 class CliAnalysisTest : public QObject {
@@ -104,6 +130,58 @@ class CliAnalysisTest : public QObject {
     QCOMPARE(queued, 4);
     r = cli({"sweep", "--project", project_, "--base-run", "1", "--grid", "model.heads=3"});
     QCOMPARE(r.code, 2);  // 3 heads do not divide d 16
+  }
+
+  // --jobs 2 trains in two `reasonrec resume` processes at once, with the same results as one
+  // after another (each run's generators are seeded by its configuration, not by the process).
+  void sweepTrainsInParallel() {
+    qputenv("REASONREC_EXECUTABLE", RR_CLI_EXECUTABLE);
+    const QStringList grid{"sweep", "--project", project_, "--base-run", "1", "--grid", "train.lr=0.002,0.004", "--train"};
+    const CliResult one = cli(grid + QStringList{"--name", "one", "--threads", "1"});
+    QVERIFY2(one.code == 0, qPrintable(one.err));
+    const CliResult two = cli(grid + QStringList{"--name", "two", "--jobs", "2", "--threads", "2"});
+    QVERIFY2(two.code == 0, qPrintable(two.err + two.out));
+    QCOMPARE(two.err.count("training in process"), 2);
+    QVERIFY2(two.err.contains(QRegularExpression(R"(\[run \d+\] )")), qPrintable(two.err));  // children's progress, prefixed
+    QCOMPARE(sweepResults(two.out).size(), 2);
+    QCOMPARE(sweepResults(two.out), sweepResults(one.out));
+    QCOMPARE(cli(grid + QStringList{"--jobs", "0"}).code, 2);
+    QCOMPARE(cli({"sweep", "--project", project_, "--base-run", "1", "--grid", "train.lr=0.1", "--jobs", "2"}).code, 2);  // no --train
+  }
+
+  // Cancelling a parallel sweep stops the children at a checkpoint (runs `interrupted`, resumable)
+  // and leaves runs not yet started queued.
+  void parallelSweepCancels() {
+    qputenv("REASONREC_EXECUTABLE", RR_CLI_EXECUTABLE);
+    const QString db = rr::Project::openOrCreate(project_).databasePath();
+    std::atomic<bool> done{false};
+    std::thread canceller([&] {
+      rr::ExperimentStore store(db);
+      while (!done) {
+        int running = 0;
+        for (const rr::RunRecord& r : store.runs())
+          running += r.tags.contains("sweep:long") && r.status == rr::RunStatus::Running;
+        if (running == 2) {
+          std::this_thread::sleep_for(std::chrono::milliseconds(300));
+          rr::cli::requestCancel();
+          return;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      }
+    });
+    const CliResult r = cli({"sweep", "--project", project_, "--base-run", "1", "--grid", "train.lr=0.001,0.002,0.003",
+                             "--set", "train.epochs=400", "--set", "train.patience=0", "--name", "long", "--train",
+                             "--jobs", "2", "--threads", "2"});
+    done = true;
+    canceller.join();
+    QVERIFY2(r.code == 130, qPrintable(r.err + r.out));
+    QVERIFY2(r.err.contains("cancelled: 1 runs not started stay queued"), qPrintable(r.err));
+    const QVector<qint64> ids = queuedRuns(r.out);
+    QCOMPARE(ids.size(), 3);
+    rr::ExperimentStore store(db);
+    QCOMPARE(store.run(ids[0]).status, rr::RunStatus::Interrupted);
+    QCOMPARE(store.run(ids[1]).status, rr::RunStatus::Interrupted);
+    QCOMPARE(store.run(ids[2]).status, rr::RunStatus::Queued);
   }
 
   void exportReport() {
