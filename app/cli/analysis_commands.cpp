@@ -17,7 +17,6 @@
 #endif
 
 #include <QCoreApplication>
-#include <QElapsedTimer>
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QProcess>
@@ -263,15 +262,6 @@ void addSweepOptions(QCommandLineParser& p) {
 
 namespace {
 
-int wholeNumber(QCommandLineParser& p, const QString& name, int fallback, int minimum) {
-  if (!p.isSet(name)) return fallback;
-  bool ok = false;
-  const int v = p.value(name).toInt(&ok);
-  if (!ok || v < minimum)
-    throw UsageError(QStringLiteral("--%1: '%2' is not a whole number >= %3").arg(name, p.value(name)).arg(minimum));
-  return v;
-}
-
 /// The reasonrec executable children run: this program, or REASONREC_EXECUTABLE (tests run the
 /// command line inside their own executable).
 QString reasonrecExecutable() {
@@ -376,8 +366,10 @@ int cmdSweep(QCommandLineParser& p, QTextStream& out, QTextStream& err, bool int
   QVector<SweepAxis> axes;
   for (const QString& g : p.values(QStringLiteral("grid"))) axes.append(parseSweepAxis(g));
   if (axes.isEmpty()) throw UsageError(QStringLiteral("--grid is required (e.g. --grid model.reasoner.steps=1,2,3)"));
-  const int jobs = wholeNumber(p, QStringLiteral("jobs"), 1, 1);
-  const int threads = wholeNumber(p, QStringLiteral("threads"), 0, 0);
+  const int jobs = p.isSet(QStringLiteral("jobs"))
+                       ? wholeNumberArg(p, QStringLiteral("jobs"), 1, QStringLiteral("a positive number of runs"))
+                       : 1;
+  const int threads = p.isSet(QStringLiteral("threads")) ? threadsArg(p) : 0;
   if ((p.isSet(QStringLiteral("jobs")) || p.isSet(QStringLiteral("threads"))) && !p.isSet(QStringLiteral("train")))
     throw UsageError(QStringLiteral("--jobs and --threads apply to training: add --train"));
   QVector<qint64> ids;

@@ -130,18 +130,6 @@ int finishTraining(TrainJob& job, QCommandLineParser& p, Context& c) {
   return code;
 }
 
-/// The whole-number option --name, at least `minimum`; a usage error saying it is not `what`.
-int wholeNumberArg(const QCommandLineParser& p, const QString& name, int minimum, const QString& what) {
-  bool ok = false;
-  const int v = p.value(name).toInt(&ok);
-  if (!ok || v < minimum) throw UsageError(QStringLiteral("--%1: '%2' is not %3").arg(name, p.value(name), what));
-  return v;
-}
-
-int threadsArg(const QCommandLineParser& p) {
-  return wholeNumberArg(p, QStringLiteral("threads"), 0, QStringLiteral("a thread count (0 = all cores)"));
-}
-
 RunConfig configFromArgs(QCommandLineParser& p) {
   const QString preset = p.value(QStringLiteral("preset"));
   RunConfig cfg;

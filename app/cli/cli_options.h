@@ -22,4 +22,17 @@ inline QString required(QCommandLineParser& p, const QString& name) {
   return v;
 }
 
+/// The whole-number option `--name`, at least `minimum`; UsageError saying it is not `what`.
+inline int wholeNumberArg(const QCommandLineParser& p, const QString& name, int minimum, const QString& what) {
+  bool ok = false;
+  const int v = p.value(name).toInt(&ok);
+  if (!ok || v < minimum) throw UsageError(QStringLiteral("--%1: '%2' is not %3").arg(name, p.value(name), what));
+  return v;
+}
+
+/// `--threads N`: a CPU thread count, 0 meaning all cores.
+inline int threadsArg(const QCommandLineParser& p) {
+  return wholeNumberArg(p, QStringLiteral("threads"), 0, QStringLiteral("a thread count (0 = all cores)"));
+}
+
 }  // namespace rr::cli
