@@ -78,4 +78,11 @@ class CancelledError : public Error {
   CancelledError() : Error(ExitCode::Cancelled, QStringLiteral("cancelled")) {}
 };
 
+/// \brief A training session reached its time limit before its run was done (a stage that had
+/// not finished one epoch, or stages still to come). The run stays resumable, as when stopped.
+class TimeLimitError : public Error {
+ public:
+  explicit TimeLimitError(const QString& detail) : Error(ExitCode::Cancelled, detail) {}
+};
+
 }  // namespace rr

@@ -82,7 +82,8 @@ int executeJob(Job& job, Context& c) {
   g_currentJob = nullptr;
   progress.clear();
   if (job.status() == JobStatus::Failed) c.err << "error: " << job.errorMessage() << "\n";
-  if (job.status() == JobStatus::Cancelled) c.err << "cancelled\n";
+  if (job.status() == JobStatus::Cancelled)
+    c.err << (job.errorMessage().isEmpty() ? QStringLiteral("cancelled") : job.errorMessage()) << "\n";
   c.err.flush();
   return job.exitCode();
 }
@@ -184,6 +185,24 @@ qint64 importFor(const QString& projectDir, const QString& source, DataFormat fo
   return id;
 }
 
+QCommandLineOption timeLimitOption() {
+  return opt(QStringLiteral("time-limit"),
+             QStringLiteral("Minutes this session may train (e.g. a GPU server's job limit): no epoch starts that, at "
+                            "the previous epoch's pace, would end later. The stage is then evaluated at its best "
+                            "epoch; a run with stages left stays resumable."),
+             QStringLiteral("MIN"));
+}
+
+/// --time-limit in seconds (0 when not given); a usage error unless it is a positive number.
+double timeLimitArg(const QCommandLineParser& p) {
+  if (!p.isSet(QStringLiteral("time-limit"))) return 0;
+  bool ok = false;
+  const double minutes = p.value(QStringLiteral("time-limit")).toDouble(&ok);
+  if (!ok || !(minutes > 0) || minutes > 1e7)
+    throw UsageError(QStringLiteral("--time-limit: '%1' is not a positive number of minutes").arg(p.value(QStringLiteral("time-limit"))));
+  return minutes * 60.0;
+}
+
 void addTrainOptions(QCommandLineParser& p) {
   p.addOption(opt(QStringLiteral("project"), QStringLiteral("Project directory (created if missing)."), QStringLiteral("DIR")));
   p.addOption(opt(QStringLiteral("data"), QStringLiteral("Dataset file, or synthetic:key=value,... for the generator."), QStringLiteral("FILE")));
@@ -195,12 +214,14 @@ void addTrainOptions(QCommandLineParser& p) {
   p.addOption(opt(QStringLiteral("threads"), QStringLiteral("Total CPU threads for LibTorch and OpenBLAS (0 = all cores)."), QStringLiteral("N")));
   p.addOption(opt(QStringLiteral("name"), QStringLiteral("Run name shown in the studio."), QStringLiteral("NAME")));
   p.addOption(opt(QStringLiteral("summary"), QStringLiteral("Write the run summary JSON here."), QStringLiteral("FILE")));
+  p.addOption(timeLimitOption());
 }
 
 int cmdTrain(QCommandLineParser& p, Context& c) {
   const QString projectDir = required(p, QStringLiteral("project"));
   const QString data = required(p, QStringLiteral("data"));
   const RunConfig cfg = configFromArgs(p);
+  const double timeLimit = timeLimitArg(p);
   const DataFormat format = parseDataFormat(p.value(QStringLiteral("format")).isEmpty() ? QStringLiteral("auto") : p.value(QStringLiteral("format")));
   Project project = Project::openOrCreate(projectDir);
   qint64 runId = 0;
@@ -211,6 +232,7 @@ int cmdTrain(QCommandLineParser& p, Context& c) {
   }
   c.err << QStringLiteral("run %1 created in %2\n").arg(runId).arg(QDir(projectDir).absolutePath());
   TrainJob job(projectDir, runId);
+  job.setTimeLimit(timeLimit);
   return finishTraining(job, p, c);
 }
 
@@ -226,7 +248,9 @@ int cmdResume(QCommandLineParser& p, Context& c) {
                                                   "(the total for its last stage)")
                                        .arg(runId));
   }
+  const double timeLimit = timeLimitArg(p);
   TrainJob job(projectDir, runId);
+  job.setTimeLimit(timeLimit);
   if (p.isSet(QStringLiteral("threads"))) job.setThreads(threadsArg(p));
   if (p.isSet(QStringLiteral("epochs")))
     job.setExtendEpochs(wholeNumberArg(p, QStringLiteral("epochs"), 1, QStringLiteral("a positive number of epochs")));
@@ -410,6 +434,7 @@ const std::map<QString, Command>& commands() {
           p.addOption(opt(QStringLiteral("run"), QStringLiteral("Run id."), QStringLiteral("ID")));
           p.addOption(opt(QStringLiteral("summary"), QStringLiteral("Write the run summary JSON here."), QStringLiteral("FILE")));
           p.addOption(opt(QStringLiteral("threads"), QStringLiteral("Total CPU threads for this session (default: the run's setting; 0 = all cores)."), QStringLiteral("N")));
+          p.addOption(timeLimitOption());
           p.addOption(opt(QStringLiteral("epochs"),
                           QStringLiteral("Train the last stage to N epochs in all, also a completed run: its "
                                          "early-stopping patience starts over and it is evaluated again."),

@@ -71,7 +71,7 @@ void Job::execute() {
   } catch (const Error& e) {
     outcome = e.code() == ExitCode::Cancelled ? JobStatus::Cancelled : JobStatus::Failed;
     code = static_cast<int>(e.code());
-    if (outcome == JobStatus::Failed) error = e.message();
+    error = e.message();  // a failure, or why it stopped (TimeLimitError)
   } catch (const std::exception& e) {
     outcome = JobStatus::Failed;
     code = static_cast<int>(ExitCode::RunFailed);

@@ -93,7 +93,8 @@ class Job {
   bool isPauseRequested() const { return pause_.load(); }
 
   JobStatus status() const { return status_.load(); }
-  /// The error message when status() is Failed.
+  /// The error message when status() is Failed; when Cancelled, why, if not by the user
+  /// (e.g. a time limit), else empty.
   QString errorMessage() const;
   /// The rr::ExitCode value that fits the outcome (0 on success).
   int exitCode() const { return exitCode_.load(); }

@@ -192,6 +192,7 @@ void TrainJob::run() {
   int totalEpochs = 0, finalBestEpoch = 0;
   int64_t totalSamples = 0;
   double totalTrainSeconds = 0;
+  bool outOfTime = false;
   try {
     for (int i = 0; i < stages.size(); ++i) {
       st.stageIndex = i;
@@ -210,6 +211,8 @@ void TrainJob::run() {
       env.lastCheckpoint = s.checkpointPath(stage, "last");
       env.bestCheckpoint = s.checkpointPath(stage, "best");
       env.reopenFinished = extendEpochs_ > 0 && i + 1 == stages.size();
+      env.timeLimitSeconds = timeLimitSeconds_;
+      env.sessionSeconds = clock_ ? clock_ : std::function<double()>([&st] { return st.wall.nsecsElapsed() / 1e9; });
 
       if (QFileInfo::exists(env.lastCheckpoint)) {
         const StageState saved = readCheckpointState(env.lastCheckpoint);
@@ -229,6 +232,7 @@ void TrainJob::run() {
       st.epochSecondsEma = 0;
       auto trainer = makeStageTrainer(stage, env);
       const StageState result = trainer->run();
+      outOfTime = trainer->stoppedByTimeLimit();
       st.flush();
       for (const auto& [kind, path] : {std::pair<const char*, QString>{"last", env.lastCheckpoint},
                                        std::pair<const char*, QString>{"best", env.bestCheckpoint}}) {
@@ -301,7 +305,15 @@ void TrainJob::run() {
       totalTrainSeconds += result.trainSeconds;
       finalValid = valid;
       finalTest = test;
+      if (outOfTime && i + 1 < stages.size())
+        throw TimeLimitError(QStringLiteral("time limit reached after %1; resuming runs %2")
+                                 .arg(stages[i], stages.mid(i + 1).join(QStringLiteral(", "))));
     }
+  } catch (const TimeLimitError& e) {
+    st.flush();
+    s.store->setRunStatus(runId_, RunStatus::Interrupted, e.message());
+    s.store->setRunResult(runId_, {}, {}, st.priorWall + st.wall.nsecsElapsed() / 1e9);
+    throw;
   } catch (const CancelledError&) {
     st.flush();
     s.store->setRunStatus(runId_, RunStatus::Interrupted, QStringLiteral("stopped by the user"));
@@ -332,6 +344,7 @@ void TrainJob::run() {
                       {QStringLiteral("device"), s.deviceName},
                       {QStringLiteral("threads"), s.threads.torch * s.threads.blas}};
   if (stages.size() > 1) summary.insert(QStringLiteral("stages"), stageSummaries);
+  if (outOfTime) summary.insert(QStringLiteral("time_limit_reached"), true);
   s.store->setRunResult(runId_, finalTest, summary, wallSeconds);
   s.store->setRunStatus(runId_, RunStatus::Completed);
   s.store->setRunFinished(runId_);

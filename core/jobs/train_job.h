@@ -7,6 +7,7 @@
 
 #include <QString>
 #include <atomic>
+#include <functional>
 
 namespace rr {
 
@@ -40,6 +41,15 @@ class TrainJob : public Job {
   /// early-stopping patience starting over, trains on from its last checkpoint and is evaluated
   /// again. Fewer epochs than the stage has already run is a configuration error.
   void setExtendEpochs(int epochs) { extendEpochs_ = epochs; }
+  /// Stop this session in time (a GPU server's job limit): no epoch starts that, at the pace of
+  /// the session's previous epoch, would end more than `seconds` after the session began (0 = no
+  /// limit). The stage it stops is finished at its last epoch and evaluated; if it was the last
+  /// stage the run completes (result() has "time_limit_reached": true, and --epochs trains it
+  /// further), otherwise the run is interrupted and resuming runs the remaining stages. A stage
+  /// without a finished epoch interrupts the run (TimeLimitError). Like threads, not stored.
+  void setTimeLimit(double seconds) { timeLimitSeconds_ = seconds; }
+  /// The clock the time limit reads, seconds since the session began (tests pass a fake one).
+  void setClock(std::function<double()> sessionSeconds) { clock_ = std::move(sessionSeconds); }
 
  protected:
   void run() override;
@@ -51,6 +61,8 @@ class TrainJob : public Job {
   qint64 runId_;
   int threads_ = -1;  ///< -1: the run's own setting
   int extendEpochs_ = 0;  ///< 0: the run's own epochs
+  double timeLimitSeconds_ = 0;
+  std::function<double()> clock_;
   struct State;
   State* state_ = nullptr;  ///< valid during run()
 };

@@ -162,10 +162,21 @@ StageState StageTrainer::run() {
   } else {
     torch::manual_seed(mixSeed(s.seed, stageSalt(s.stage)));
   }
+  auto noEpochDone = [&] {
+    return TimeLimitError(QStringLiteral("time limit reached before %1 finished an epoch").arg(QString::fromStdString(s.stage)));
+  };
+  if (state_.epoch == 0 && outOfTime(0)) throw noEpochDone();
   prepare();
 
+  double lastEpochSeconds = 0;  // this session's previous epoch, validation and checkpoint included
   for (int epoch = state_.epoch + 1; epoch <= s.epochs; ++epoch) {
     env_.hooks->checkCancel();
+    if (outOfTime(lastEpochSeconds)) {
+      if (state_.epoch == 0) throw noEpochDone();
+      stoppedByTimeLimit_ = true;
+      break;  // finished below, at the last epoch done
+    }
+    const double epochStart = env_.sessionSeconds ? env_.sessionSeconds() : 0;
     LossContext ctx{s.stage, epoch, state_.step};
     env_.model->train();
     env_.model->beginEpoch(ctx);
@@ -196,13 +207,31 @@ StageState StageTrainer::run() {
                             .arg(state_.bestMetric, 0, 'f', 4)
                             .arg(state_.bestEpoch)
                             .arg(state_.finished && epoch < s.epochs ? QStringLiteral(" - early stop") : QString()));
+    if (env_.sessionSeconds) lastEpochSeconds = env_.sessionSeconds() - epochStart;
     if (state_.finished) break;
   }
-  if (!state_.finished) {  // epochs lowered below what was already run
+  if (!state_.finished) {  // epochs lowered below what was already run, or the time limit
     state_.finished = true;
     saveCheckpoint(env_.lastCheckpoint, *env_.model, optimizer_.get(), state_);
   }
   return state_;
+}
+
+bool StageTrainer::outOfTime(double lastEpochSeconds) {
+  if (env_.timeLimitSeconds <= 0 || !env_.sessionSeconds) return false;
+  const double now = env_.sessionSeconds();
+  if (now + lastEpochSeconds <= env_.timeLimitSeconds) return false;
+  env_.hooks->message(
+      QStringLiteral("%1: time limit of %2 min: %3")
+          .arg(QString::fromStdString(env_.settings.stage))
+          .arg(env_.timeLimitSeconds / 60.0, 0, 'g', 4)
+          .arg(state_.epoch == 0
+                   ? QStringLiteral("reached after %1 min, before the first epoch").arg(now / 60.0, 0, 'f', 1)
+                   : QStringLiteral("stopping after epoch %1 (%2 min in; at %3 s an epoch the next would end past the limit)")
+                         .arg(state_.epoch)
+                         .arg(now / 60.0, 0, 'f', 1)
+                         .arg(lastEpochSeconds, 0, 'f', 1)));
+  return true;
 }
 
 SptTrainer::SptTrainer(StageEnv env) : StageTrainer(std::move(env)) {

@@ -9,6 +9,7 @@
 #include "core/train/checkpoint.h"
 
 #include <QString>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -65,6 +66,10 @@ struct StageEnv {
   /// A finished stage with fewer epochs than settings.epochs trains on (its early-stopping
   /// patience starts over) instead of returning at once; see TrainJob::setExtendEpochs.
   bool reopenFinished = false;
+  /// Session time limit in seconds (0 = none) and the session's clock: no epoch starts that, at
+  /// the pace of this session's previous epoch, would end past the limit. See TrainJob::setTimeLimit.
+  double timeLimitSeconds = 0;
+  std::function<double()> sessionSeconds;
 };
 
 /// \brief Throughput of a stage's optimisation steps, measured by benchmark().
@@ -83,8 +88,11 @@ class StageTrainer {
  public:
   explicit StageTrainer(StageEnv env);
   virtual ~StageTrainer();
-  /// Runs (or continues) the stage to its end; returns the final state.
+  /// Runs (or continues) the stage to its end; returns the final state. When the time limit
+  /// ends it early the stage is finished at its last epoch (stoppedByTimeLimit()); when it
+  /// leaves no epoch of this stage done, TimeLimitError.
   StageState run();
+  bool stoppedByTimeLimit() const { return stoppedByTimeLimit_; }
   const StageEnv& env() const { return env_; }
   /// Times optimisation steps (after a short warm-up) for about `seconds`; no validation, no
   /// checkpoints. Modifies the model. Used by `reasonrec bench`.
@@ -115,8 +123,13 @@ class StageTrainer {
   StageState state_;
 
  private:
+  /// Whether an epoch that starts now would end past the time limit, at `lastEpochSeconds` an
+  /// epoch; says so in the log when it would.
+  bool outOfTime(double lastEpochSeconds);
+
   std::vector<std::pair<std::string, torch::Tensor>> lossSums_;
   int lossCount_ = 0;
+  bool stoppedByTimeLimit_ = false;
 };
 
 /// \brief SPT / plain training: mini-batches of training units, model->loss(), backward, step.

@@ -7,6 +7,7 @@
 #include "core/store/experiment_store.h"
 
 #include <QFile>
+#include <QFileInfo>
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
@@ -159,6 +160,27 @@ class CliTest : public QObject {
     QCOMPARE(s.value("threads").toInt(), 2);
     QCOMPARE(s.value("test").toObject().value("ndcg@10").toDouble(),
              readJson(first).value("test").toObject().value("ndcg@10").toDouble());
+  }
+
+  void timeLimitOption() {
+    // A bad limit is a usage error before any run exists; a limit already past when training
+    // starts interrupts the run with the reason, and resume then trains it.
+    QTemporaryDir dir;
+    const QString project = dir.filePath("p"), summary = dir.filePath("s.json");
+    CliResult r = cli(QStringList{"train", "--project", project, "--data", kData, "--time-limit", "soon"} + kTiny);
+    QCOMPARE(r.code, 2);
+    QVERIFY2(r.err.contains("--time-limit: 'soon' is not a positive number of minutes"), qPrintable(r.err));
+    QVERIFY(!QFileInfo::exists(project + "/project.db") ||
+            rr::ExperimentStore(rr::Project::openOrCreate(project).databasePath()).runs().isEmpty());
+    r = cli(QStringList{"train", "--project", project, "--data", kData, "--time-limit", "1e-9", "--summary", summary} + kTiny);
+    QCOMPARE(r.code, 130);
+    QVERIFY2(r.err.contains("time limit reached before spt finished an epoch"), qPrintable(r.err));
+    QCOMPARE(readJson(summary).value("status").toString(), QString("interrupted"));
+    const QString id = QString::number(readJson(summary).value("run_id").toInt());
+    r = cli({"resume", "--project", project, "--run", id, "--time-limit", "600", "--summary", summary});
+    QVERIFY2(r.code == 0, qPrintable(r.err));
+    QCOMPARE(readJson(summary).value("status").toString(), QString("completed"));
+    QVERIFY(!readJson(summary).contains("time_limit_reached"));
   }
 
   void resumeWithEpochsTrainsACompletedRunFurther() {

@@ -9,6 +9,7 @@
 #include "core/store/experiment_store.h"
 #include "test_main.h"
 
+#include <QJsonArray>
 #include <QTemporaryDir>
 
 using namespace rr;
@@ -37,6 +38,17 @@ qint64 newRun(const QString& dir, const RunConfig& cfg) {
   const qint64 ds = importDataset(req, store);
   return createRun(store, ds, cfg, "test");
 }
+
+/// A fake session clock for the time limit: 10 s per validation seen (so every epoch takes 10 s).
+struct TenSecondsAnEpoch : JobObserver {
+  std::atomic<int> validations{0};
+  void jobMetric(const MetricRecord& r) override {
+    if (r.name == QLatin1String("valid/ndcg@10")) ++validations;
+  }
+  std::function<double()> clock() {
+    return [this] { return 10.0 * validations.load(); };
+  }
+};
 
 /// Cancels the job during the epoch after `afterEpochs` validations.
 struct StopDuringEpoch : JobObserver {
@@ -121,6 +133,95 @@ class TrainJobTest : public QObject {
     const auto lb = store.metrics(stopped, "loss/total");
     QCOMPARE(la.size(), lb.size());
     for (int i = 0; i < la.size(); ++i) QCOMPARE(la[i].value, lb[i].value);
+  }
+
+  // At 10 s an epoch and a 25 s limit, epoch 3 would end at 30 s: the run stops after epoch 2,
+  // is evaluated at its best epoch and completes; --epochs then trains it further.
+  void timeLimitEndsAtTheLastEpochThatFits() {
+    QTemporaryDir dir;
+    const qint64 run = newRun(dir.path(), tinyConfig(6));
+    {
+      TrainJob job(dir.path(), run);
+      TenSecondsAnEpoch clock;
+      job.addObserver(&clock);
+      job.setClock(clock.clock());
+      job.setTimeLimit(25);
+      job.execute();
+      QCOMPARE(job.status(), JobStatus::Completed);
+      QCOMPARE(job.exitCode(), 0);
+      QCOMPARE(job.result().value("epochs_run").toInt(), 2);
+      QCOMPARE(job.result().value("time_limit_reached").toBool(), true);
+    }
+    {
+      ExperimentStore store(Project::openOrCreate(dir.path()).databasePath());
+      QCOMPARE(store.run(run).status, RunStatus::Completed);
+      QCOMPARE(store.run(run).epochsRun, 2);
+      QVERIFY(store.evaluation(run, "test").has_value());
+      QCOMPARE(store.metrics(run, "valid/ndcg@10").size(), 2);
+    }
+    TrainJob further(dir.path(), run);
+    further.setExtendEpochs(4);
+    further.execute();
+    QCOMPARE(further.status(), JobStatus::Completed);
+    QCOMPARE(further.result().value("epochs_run").toInt(), 4);
+    QVERIFY(!further.result().contains("time_limit_reached"));
+  }
+
+  // A limit already past when training starts leaves no epoch to evaluate: the run is
+  // interrupted (resumable) and the job says why.
+  void timeLimitBeforeTheFirstEpochInterrupts() {
+    QTemporaryDir dir;
+    const qint64 run = newRun(dir.path(), tinyConfig(3));
+    TrainJob job(dir.path(), run);
+    job.setClock([] { return 100.0; });
+    job.setTimeLimit(60);
+    job.execute();
+    QCOMPARE(job.status(), JobStatus::Cancelled);
+    QCOMPARE(job.exitCode(), 130);
+    QVERIFY2(job.errorMessage().contains("time limit reached before spt finished an epoch"), qPrintable(job.errorMessage()));
+    ExperimentStore store(Project::openOrCreate(dir.path()).databasePath());
+    QCOMPARE(store.run(run).status, RunStatus::Interrupted);
+    QCOMPARE(store.run(run).epochsRun, 0);
+  }
+
+  // Stopped by the limit in SPT with RPT still to come: SPT is finished and evaluated, the run is
+  // interrupted, and resuming it runs RPT from there.
+  void timeLimitBetweenStagesLeavesTheRestToResume() {
+    QTemporaryDir dir;
+    RunConfig cfg = RunConfig::fromPreset("lares");
+    cfg.set("data.max_len", 12);
+    cfg.set("model.d", 16);
+    cfg.set("train.epochs", 4);
+    cfg.set("train.batch_size", 32);
+    cfg.set("train.patience", 0);
+    cfg.set("rpt.epochs", 1);
+    cfg.set("rpt.batch_size", 32);
+    cfg.set("threads", 1);
+    cfg.set("stages", QJsonArray{"spt", "rpt"});
+    const qint64 run = newRun(dir.path(), cfg);
+    {
+      TrainJob job(dir.path(), run);
+      TenSecondsAnEpoch clock;
+      job.addObserver(&clock);
+      job.setClock(clock.clock());
+      job.setTimeLimit(15);
+      job.execute();
+      QCOMPARE(job.status(), JobStatus::Cancelled);
+      QVERIFY2(job.errorMessage().contains("time limit reached after spt; resuming runs rpt"), qPrintable(job.errorMessage()));
+    }
+    {
+      ExperimentStore store(Project::openOrCreate(dir.path()).databasePath());
+      QCOMPARE(store.run(run).status, RunStatus::Interrupted);
+      QVERIFY(store.evaluation(run, "test").has_value());  // SPT's, at its one epoch
+      QCOMPARE(store.metrics(run, "valid/ndcg@10").size(), 1);
+    }
+    TrainJob resume(dir.path(), run);
+    resume.execute();
+    QCOMPARE(resume.status(), JobStatus::Completed);
+    const QJsonArray stages = resume.result().value("stages").toArray();
+    QCOMPARE(stages.size(), 2);
+    QCOMPARE(stages[0].toObject().value("epochs_run").toInt(), 1);
+    QCOMPARE(stages[1].toObject().value("epochs_run").toInt(), 1);
   }
 
   void evaluateWithOverride() {
