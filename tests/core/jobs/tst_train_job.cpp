@@ -45,10 +45,17 @@ struct TenSecondsAnEpoch : JobObserver {
   void jobMetric(const MetricRecord& r) override {
     if (r.name == QLatin1String("valid/ndcg@10")) ++validations;
   }
-  std::function<double()> clock() {
-    return [this] { return 10.0 * validations.load(); };
-  }
 };
+
+/// Runs `job` on that fake clock with a time limit of `limitSeconds` (the observer, like
+/// StopDuringEpoch below, is not notified once execute() has returned).
+void executeWithTimeLimit(TrainJob& job, double limitSeconds) {
+  TenSecondsAnEpoch clock;
+  job.addObserver(&clock);
+  job.setClock([&clock] { return 10.0 * clock.validations.load(); });
+  job.setTimeLimit(limitSeconds);
+  job.execute();
+}
 
 /// Cancels the job during the epoch after `afterEpochs` validations.
 struct StopDuringEpoch : JobObserver {
@@ -142,11 +149,7 @@ class TrainJobTest : public QObject {
     const qint64 run = newRun(dir.path(), tinyConfig(6));
     {
       TrainJob job(dir.path(), run);
-      TenSecondsAnEpoch clock;
-      job.addObserver(&clock);
-      job.setClock(clock.clock());
-      job.setTimeLimit(25);
-      job.execute();
+      executeWithTimeLimit(job, 25);
       QCOMPARE(job.status(), JobStatus::Completed);
       QCOMPARE(job.exitCode(), 0);
       QCOMPARE(job.result().value("epochs_run").toInt(), 2);
@@ -201,11 +204,7 @@ class TrainJobTest : public QObject {
     const qint64 run = newRun(dir.path(), cfg);
     {
       TrainJob job(dir.path(), run);
-      TenSecondsAnEpoch clock;
-      job.addObserver(&clock);
-      job.setClock(clock.clock());
-      job.setTimeLimit(15);
-      job.execute();
+      executeWithTimeLimit(job, 15);
       QCOMPARE(job.status(), JobStatus::Cancelled);
       QVERIFY2(job.errorMessage().contains("time limit reached after spt; resuming runs rpt"), qPrintable(job.errorMessage()));
     }
