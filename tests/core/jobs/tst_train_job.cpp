@@ -17,8 +17,8 @@ using namespace rr;
 namespace {
 const QString kData = QStringLiteral("synthetic:users=300,items=60,clusters=4,length=10,seed=5");
 
-RunConfig tinyConfig(int epochs) {
-  RunConfig cfg = RunConfig::fromPreset("sasrec");
+RunConfig tinyConfig(int epochs, const char* preset = "sasrec") {
+  RunConfig cfg = RunConfig::fromPreset(preset);
   cfg.set("data.max_len", 12);
   cfg.set("model.d", 16);
   cfg.set("train.epochs", epochs);
@@ -191,15 +191,9 @@ class TrainJobTest : public QObject {
   // interrupted, and resuming it runs RPT from there.
   void timeLimitBetweenStagesLeavesTheRestToResume() {
     QTemporaryDir dir;
-    RunConfig cfg = RunConfig::fromPreset("lares");
-    cfg.set("data.max_len", 12);
-    cfg.set("model.d", 16);
-    cfg.set("train.epochs", 4);
-    cfg.set("train.batch_size", 32);
-    cfg.set("train.patience", 0);
+    RunConfig cfg = tinyConfig(4, "lares");
     cfg.set("rpt.epochs", 1);
     cfg.set("rpt.batch_size", 32);
-    cfg.set("threads", 1);
     cfg.set("stages", QJsonArray{"spt", "rpt"});
     const qint64 run = newRun(dir.path(), cfg);
     {
