@@ -17,6 +17,7 @@
 #endif
 
 #include <QCoreApplication>
+#include <QElapsedTimer>
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QProcess>
@@ -258,6 +259,10 @@ void addSweepOptions(QCommandLineParser& p) {
                   QStringLiteral("N")));
   p.addOption(opt(QStringLiteral("threads"), QStringLiteral("With --train: CPU threads in all (0 = all cores, the default)."),
                   QStringLiteral("N")));
+  p.addOption(timeLimitOption(
+      QStringLiteral("With --train: minutes the whole sweep may train (e.g. a GPU server's job limit). Each run starts "
+                     "with the time left as its own limit (see train --time-limit); once the limit stops one, no "
+                     "further run starts and those not started stay queued (exit code 130).")));
 }
 
 namespace {
@@ -273,12 +278,25 @@ QString testLine(qint64 id, double ndcg10, double recall10) {
   return QStringLiteral("run %1: test NDCG@10 %2, Recall@10 %3\n").arg(id).arg(num(ndcg10)).arg(num(recall10));
 }
 
+/// "WHY: N runs not started stay queued (ids)" for the runs of `ids` from `from` on.
+QString notStartedLine(const QString& why, const QVector<qint64>& ids, int from) {
+  QStringList left;
+  for (int i = from; i < ids.size(); ++i) left << QString::number(ids[i]);
+  return QStringLiteral("%1: %2 runs not started stay queued (%3)\n").arg(why).arg(left.size()).arg(left.join(QStringLiteral(", ")));
+}
+
+QString timeLimitReached(double seconds) {
+  return QStringLiteral("time limit of %1 min reached").arg(seconds / 60.0, 0, 'g', 4);
+}
+
 /// Trains queued runs `jobs` at a time, each as `reasonrec resume --run ID` in a child process
 /// (its own LibTorch thread pools and random generators, so runs stay reproducible). Children's
-/// output is forwarded line by line, prefixed with their run. Returns 0, the first child's
-/// failure code, or 130 when cancelled (children are asked to stop, and waited for).
+/// output is forwarded line by line, prefixed with their run. With a time limit (seconds, 0 =
+/// none) each child gets the time left as its --time-limit, and none starts after the limit
+/// stopped one. Returns 0, the first child's failure code, or 130 when cancelled (children are
+/// asked to stop, and waited for) or when runs were left queued by the time limit.
 int trainInParallel(const QString& projectDir, const QVector<qint64>& ids, int jobs, int totalThreads,
-                    QTextStream& out, QTextStream& err) {
+                    double timeLimit, QTextStream& out, QTextStream& err) {
   const int cores = totalThreads > 0 ? totalThreads : std::max(1, QThread::idealThreadCount());
   const int threads = std::max(1, cores / jobs);
   struct Child {
@@ -288,7 +306,10 @@ int trainInParallel(const QString& projectDir, const QVector<qint64>& ids, int j
   };
   std::vector<Child> running;
   int next = 0, result = 0;
-  bool stopping = false;
+  bool stopping = false, outOfTime = false;
+  QElapsedTimer wall;
+  wall.start();
+  const auto secondsLeft = [&] { return timeLimit - wall.nsecsElapsed() / 1e9; };
   auto forward = [&err](Child& c, bool all) {
     c.partial += c.process->readAll();
     int nl;
@@ -302,21 +323,23 @@ int trainInParallel(const QString& projectDir, const QVector<qint64>& ids, int j
     }
     err.flush();
   };
-  while ((!stopping && next < ids.size()) || !running.empty()) {
+  while ((!stopping && !outOfTime && next < ids.size()) || !running.empty()) {
     if (cancelRequested() && !stopping) {
       stopping = true;  // SIGTERM, handled as Ctrl+C: each child saves a checkpoint and ends `interrupted`
       for (Child& c : running) c.process->terminate();
       if (next < ids.size())
-        err << QStringLiteral("cancelled: %1 runs not started stay queued\n").arg(ids.size() - next);
+        err << notStartedLine(QStringLiteral("cancelled"), ids, next);
     }
-    while (!stopping && static_cast<int>(running.size()) < jobs && next < ids.size()) {
+    if (timeLimit > 0 && !outOfTime && next < ids.size() && secondsLeft() <= 0) outOfTime = true;
+    while (!stopping && !outOfTime && static_cast<int>(running.size()) < jobs && next < ids.size()) {
       Child c;
       c.run = ids[next++];
       c.process = std::make_unique<QProcess>();
       c.process->setProcessChannelMode(QProcess::MergedChannels);
-      c.process->start(reasonrecExecutable(), {QStringLiteral("resume"), QStringLiteral("--project"), projectDir,
-                                               QStringLiteral("--run"), QString::number(c.run),
-                                               QStringLiteral("--threads"), QString::number(threads)});
+      QStringList args{QStringLiteral("resume"), QStringLiteral("--project"), projectDir, QStringLiteral("--run"),
+                       QString::number(c.run),   QStringLiteral("--threads"), QString::number(threads)};
+      if (timeLimit > 0) args << QStringLiteral("--time-limit") << QString::number(secondsLeft() / 60.0, 'g', 12);
+      c.process->start(reasonrecExecutable(), args);
       if (!c.process->waitForStarted(30000)) {
         out << QStringLiteral("run %1: not started (%2: %3); it stays queued\n")
                    .arg(c.run).arg(reasonrecExecutable(), c.process->errorString());
@@ -341,6 +364,10 @@ int trainInParallel(const QString& projectDir, const QVector<qint64>& ids, int j
                                                                           : static_cast<int>(ExitCode::RunFailed);
       ExperimentStore store(Project::openOrCreate(projectDir).databasePath());
       const RunRecord r = store.run(it->run);
+      // The limit stopped this child (completed early, or interrupted: exit 130 we did not ask for).
+      if (timeLimit > 0 && !stopping &&
+          (code == static_cast<int>(ExitCode::Cancelled) || r.summary.value(QStringLiteral("time_limit_reached")).toBool()))
+        outOfTime = true;
       if (code == 0 && r.status == RunStatus::Completed) {
         out << testLine(it->run, r.test.value(QStringLiteral("ndcg@10")), r.test.value(QStringLiteral("recall@10")));
       } else {
@@ -354,6 +381,11 @@ int trainInParallel(const QString& projectDir, const QVector<qint64>& ids, int j
       out.flush();
       it = running.erase(it);
     }
+  }
+  if (outOfTime && !stopping && next < ids.size()) {
+    err << notStartedLine(timeLimitReached(timeLimit), ids, next);
+    err.flush();
+    if (result == 0) result = static_cast<int>(ExitCode::Cancelled);
   }
   return stopping ? static_cast<int>(ExitCode::Cancelled) : result;
 }
@@ -370,8 +402,10 @@ int cmdSweep(QCommandLineParser& p, QTextStream& out, QTextStream& err, bool int
                        ? wholeNumberArg(p, QStringLiteral("jobs"), 1, QStringLiteral("a positive number of runs"))
                        : 1;
   const int threads = p.isSet(QStringLiteral("threads")) ? threadsArg(p) : 0;
-  if ((p.isSet(QStringLiteral("jobs")) || p.isSet(QStringLiteral("threads"))) && !p.isSet(QStringLiteral("train")))
-    throw UsageError(QStringLiteral("--jobs and --threads apply to training: add --train"));
+  const double timeLimit = timeLimitArg(p);
+  if ((p.isSet(QStringLiteral("jobs")) || p.isSet(QStringLiteral("threads")) || timeLimit > 0) &&
+      !p.isSet(QStringLiteral("train")))
+    throw UsageError(QStringLiteral("--jobs, --threads and --time-limit apply to training: add --train"));
   QVector<qint64> ids;
   {
     ExperimentStore store(Project::openOrCreate(projectDir).databasePath());
@@ -386,15 +420,31 @@ int cmdSweep(QCommandLineParser& p, QTextStream& out, QTextStream& err, bool int
     out.flush();
   }
   if (!p.isSet(QStringLiteral("train"))) return 0;
-  if (jobs > 1) return trainInParallel(projectDir, ids, jobs, threads, out, err);
-  for (qint64 id : ids) {
-    TrainJob job(projectDir, id);
+  if (jobs > 1) return trainInParallel(projectDir, ids, jobs, threads, timeLimit, out, err);
+  QElapsedTimer wall;
+  wall.start();
+  for (int i = 0; i < ids.size(); ++i) {
+    TrainJob job(projectDir, ids[i]);
     if (p.isSet(QStringLiteral("threads"))) job.setThreads(threads);
+    if (timeLimit > 0) job.setTimeLimit(std::max(1e-6, timeLimit - wall.nsecsElapsed() / 1e9));  // 0 would be none
     const int code = executeCliJob(job, err, interactive);
-    if (code != 0) return code;
+    if (code != 0) {
+      if (i + 1 < ids.size())
+        err << notStartedLine(cancelRequested()                              ? QStringLiteral("cancelled")
+                              : code == static_cast<int>(ExitCode::Cancelled) ? timeLimitReached(timeLimit)
+                                                                              : QStringLiteral("run %1 failed").arg(ids[i]),
+                              ids, i + 1);
+      return code;
+    }
     const QJsonObject test = job.result().value(QStringLiteral("test")).toObject();
-    out << testLine(id, test.value(QStringLiteral("ndcg@10")).toDouble(), test.value(QStringLiteral("recall@10")).toDouble());
+    out << testLine(ids[i], test.value(QStringLiteral("ndcg@10")).toDouble(), test.value(QStringLiteral("recall@10")).toDouble());
     out.flush();
+    const bool outOfTime = timeLimit > 0 && (job.result().value(QStringLiteral("time_limit_reached")).toBool() ||
+                                             wall.nsecsElapsed() / 1e9 >= timeLimit);
+    if (outOfTime && i + 1 < ids.size()) {
+      err << notStartedLine(timeLimitReached(timeLimit), ids, i + 1);
+      return static_cast<int>(ExitCode::Cancelled);
+    }
   }
   return 0;
 }

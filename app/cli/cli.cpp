@@ -185,24 +185,6 @@ qint64 importFor(const QString& projectDir, const QString& source, DataFormat fo
   return id;
 }
 
-QCommandLineOption timeLimitOption() {
-  return opt(QStringLiteral("time-limit"),
-             QStringLiteral("Minutes this session may train (e.g. a GPU server's job limit): no epoch starts that, at "
-                            "the previous epoch's pace, would end later. The stage is then evaluated at its best "
-                            "epoch; a run with stages left stays resumable."),
-             QStringLiteral("MIN"));
-}
-
-/// --time-limit in seconds (0 when not given); a usage error unless it is a positive number.
-double timeLimitArg(const QCommandLineParser& p) {
-  if (!p.isSet(QStringLiteral("time-limit"))) return 0;
-  bool ok = false;
-  const double minutes = p.value(QStringLiteral("time-limit")).toDouble(&ok);
-  if (!ok || !(minutes > 0) || minutes > 1e7)
-    throw UsageError(QStringLiteral("--time-limit: '%1' is not a positive number of minutes").arg(p.value(QStringLiteral("time-limit"))));
-  return minutes * 60.0;
-}
-
 void addTrainOptions(QCommandLineParser& p) {
   p.addOption(opt(QStringLiteral("project"), QStringLiteral("Project directory (created if missing)."), QStringLiteral("DIR")));
   p.addOption(opt(QStringLiteral("data"), QStringLiteral("Dataset file, or synthetic:key=value,... for the generator."), QStringLiteral("FILE")));

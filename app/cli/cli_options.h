@@ -35,4 +35,24 @@ inline int threadsArg(const QCommandLineParser& p) {
   return wholeNumberArg(p, QStringLiteral("threads"), 0, QStringLiteral("a thread count (0 = all cores)"));
 }
 
+/// `--time-limit MIN`: the minutes a training session may take (train and resume say this; sweep
+/// passes its own `help`).
+inline QCommandLineOption timeLimitOption(
+    const QString& help = QStringLiteral("Minutes this session may train (e.g. a GPU server's job limit): no epoch starts "
+                                         "that, at the previous epoch's pace, would end later. The stage is then "
+                                         "evaluated at its best epoch; a run with stages left stays resumable.")) {
+  return opt(QStringLiteral("time-limit"), help, QStringLiteral("MIN"));
+}
+
+/// --time-limit in seconds (0 when not given); a usage error unless it is a positive number.
+inline double timeLimitArg(const QCommandLineParser& p) {
+  if (!p.isSet(QStringLiteral("time-limit"))) return 0;
+  bool ok = false;
+  const double minutes = p.value(QStringLiteral("time-limit")).toDouble(&ok);
+  if (!ok || !(minutes > 0) || minutes > 1e7)
+    throw UsageError(
+        QStringLiteral("--time-limit: '%1' is not a positive number of minutes").arg(p.value(QStringLiteral("time-limit"))));
+  return minutes * 60.0;
+}
+
 }  // namespace rr::cli

@@ -184,6 +184,45 @@ class CliAnalysisTest : public QObject {
     QCOMPARE(store.run(ids[2]).status, rr::RunStatus::Queued);
   }
 
+  // --time-limit bounds the whole sweep: each run gets the time left, and once the limit stops
+  // one (completed at its last epoch, evaluated) the runs not started stay queued, exit 130.
+  // Epochs take milliseconds here, so 100,000 of them cannot fit in the limit of 2.4 s.
+  void sweepTimeLimit_data() {
+    QTest::addColumn<int>("jobs");
+    QTest::newRow("one after another") << 1;
+    QTest::newRow("two processes") << 2;
+  }
+  void sweepTimeLimit() {
+    QFETCH(int, jobs);
+    qputenv("REASONREC_EXECUTABLE", RR_CLI_EXECUTABLE);
+    const QString name = QString("timed%1").arg(jobs);
+    const CliResult r = cli({"sweep", "--project", project_, "--base-run", "1", "--grid", "train.lr=0.001,0.002,0.003",
+                             "--set", "train.epochs=100000", "--set", "train.patience=0", "--name", name, "--train",
+                             "--jobs", QString::number(jobs), "--threads", QString::number(jobs), "--time-limit", "0.04"});
+    QVERIFY2(r.code == 130, qPrintable(r.err + r.out));
+    const QVector<qint64> ids = queuedRuns(r.out);
+    QCOMPARE(ids.size(), 3);
+    rr::ExperimentStore store(rr::Project::openOrCreate(project_).databasePath());
+    for (int i = 0; i < 3; ++i) {
+      const rr::RunRecord run = store.run(ids[i]);
+      if (i < jobs) {
+        QCOMPARE(run.status, rr::RunStatus::Completed);
+        QVERIFY(run.summary.value("time_limit_reached").toBool());
+        QVERIFY2(run.epochsRun >= 1 && run.epochsRun < 100000, qPrintable(QString::number(run.epochsRun)));
+        QVERIFY(run.test.value("ndcg@10") > 0);
+      } else {
+        QCOMPARE(run.status, rr::RunStatus::Queued);
+      }
+    }
+    QStringList left;
+    for (int i = jobs; i < 3; ++i) left << QString::number(ids[i]);
+    const QString line = QString("time limit of 0.04 min reached: %1 runs not started stay queued (%2)")
+                             .arg(3 - jobs).arg(left.join(", "));
+    QVERIFY2(r.err.contains(line), qPrintable(r.err));
+    QCOMPARE(cli({"sweep", "--project", project_, "--base-run", "1", "--grid", "train.lr=0.1", "--time-limit", "1"}).code,
+             2);  // no --train
+  }
+
   void exportReport() {
     const QString pdf = dir_.filePath("report.pdf");
     const CliResult r = cli({"export", "--project", project_, "--run", "1,2", "--report", pdf});
