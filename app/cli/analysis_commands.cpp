@@ -87,20 +87,24 @@ void printAnalysis(const QString& kind, const QJsonObject& r, QTextStream& out) 
   } else if (kind == QLatin1String("efficiency")) {
     const EfficiencyResult o = EfficiencyResult::fromJson(r);
     out << QStringLiteral("device %1, %2 threads\n").arg(o.device).arg(o.threads);
-    out << QStringLiteral("%1 %2 %3 %4 %5 %6 %7 %8 %9 %10 %11 %12\n")
+    out << QStringLiteral("%1 %2 %3 %4 %5 %6 %7 %8 %9 %10 %11 %12 %13\n")
                .arg(QStringLiteral("run"), -22).arg(QStringLiteral("steps"), 5).arg(QStringLiteral("params"), 9)
                .arg(QStringLiteral("MFLOPs"), 8).arg(QStringLiteral("b1 p50"), 8).arg(QStringLiteral("b1 p99"), 8)
                .arg(QStringLiteral("b256 p50"), 9).arg(QStringLiteral("b256 p99"), 9).arg(QStringLiteral("b1 x1st"), 8)
-               .arg(QStringLiteral("b256 x1st"), 9).arg(QStringLiteral("users/s"), 9).arg(QStringLiteral("peak MB"), 8);
+               .arg(QStringLiteral("b256 x1st"), 9).arg(QStringLiteral("users/s"), 9).arg(QStringLiteral("b1 ops"), 7)
+               .arg(QStringLiteral("peak MB"), 8);
     auto ratio = [](double v, int width) { return v > 0 ? QStringLiteral("%1").arg(v, width, 'f', 3) : QStringLiteral("%1").arg(QStringLiteral("-"), width); };
     for (const auto& x : o.rows)
-      out << QStringLiteral("%1 %2 %3 %4 %5 %6 %7 %8 %9 %10 %11 %12\n")
+      out << QStringLiteral("%1 %2 %3 %4 %5 %6 %7 %8 %9 %10 %11 %12 %13\n")
                  .arg(x.label.left(22), -22).arg(x.steps ? QString::number(x.steps) : QStringLiteral("-"), 5)
                  .arg(x.parameters, 9, 'f', 0).arg(x.flopsPerSample / 1e6, 8, 'f', 2).arg(x.batch1P50, 8, 'f', 3)
                  .arg(x.batch1P99, 8, 'f', 3).arg(x.batch256P50, 9, 'f', 2).arg(x.batch256P99, 9, 'f', 2)
                  .arg(ratio(x.batch1Ratio, 8)).arg(ratio(x.batch256Ratio, 9))
-                 .arg(x.throughput, 9, 'f', 0).arg(x.peakRssMb, 8, 'f', 0);
-    out << QStringLiteral("requests of all rows interleaved; x1st = median per-request latency ratio to the first row\n");
+                 .arg(x.throughput, 9, 'f', 0)
+                 .arg(x.batch1OperatorCalls > 0 ? QString::number(x.batch1OperatorCalls) : QStringLiteral("-"), 7)
+                 .arg(x.peakRssMb, 8, 'f', 0);
+    out << QStringLiteral("requests of all rows interleaved; x1st = median per-request latency ratio to the first row; "
+                          "b1 ops = LibTorch operator calls of a batch-1 request (on a GPU, about one kernel launch each)\n");
   } else if (kind == QLatin1String("diversity")) {
     const DiversityResult o = DiversityResult::fromJson(r);
     for (const auto& x : o.runs) {

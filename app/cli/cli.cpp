@@ -360,9 +360,10 @@ int cmdBench(QCommandLineParser& p, Context& c) {
                  .arg(s.value(QStringLiteral("steps")).toInt());
   }
   c.out << QStringLiteral("  eval: %1 users/s\n").arg(r.value(QStringLiteral("eval_users_per_second")).toDouble(), 0, 'f', 0);
-  c.out << QStringLiteral("  latency ms: batch1 p50 %1 p99 %2, batch256 p50 %3 p99 %4\n")
+  c.out << QStringLiteral("  latency ms: batch1 p50 %1 p99 %2, batch256 p50 %3 p99 %4; %5 LibTorch operator calls per batch-1 request\n")
                .arg(lat.value(QStringLiteral("batch1_p50")).toDouble(), 0, 'f', 3).arg(lat.value(QStringLiteral("batch1_p99")).toDouble(), 0, 'f', 3)
-               .arg(lat.value(QStringLiteral("batch256_p50")).toDouble(), 0, 'f', 2).arg(lat.value(QStringLiteral("batch256_p99")).toDouble(), 0, 'f', 2);
+               .arg(lat.value(QStringLiteral("batch256_p50")).toDouble(), 0, 'f', 2).arg(lat.value(QStringLiteral("batch256_p99")).toDouble(), 0, 'f', 2)
+               .arg(r.value(QStringLiteral("batch1_operator_calls")).toInteger());
   c.out << QStringLiteral("  parameters %1, %2 MFLOPs/sample (inference), %3 MFLOPs/sample (training)\n")
                .arg(r.value(QStringLiteral("parameters")).toDouble(), 0, 'f', 0)
                .arg(r.value(QStringLiteral("flops_per_sample")).toDouble() / 1e6, 0, 'f', 2)

@@ -5,6 +5,8 @@
 
 #include <QElapsedTimer>
 
+#include <ATen/record_function.h>
+
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -373,7 +375,44 @@ std::vector<int64_t> requestRows(int64_t r, int batchSize, int64_t n) {
   return rows;
 }
 
+thread_local int tOperatorDepth = 0;
+thread_local qint64 tOperatorCalls = 0;
+
+std::unique_ptr<at::ObserverContext> operatorStarted(const at::RecordFunction&) {
+  if (tOperatorDepth++ == 0) ++tOperatorCalls;
+  return nullptr;
+}
+
+void operatorEnded(const at::RecordFunction&, at::ObserverContext*) { --tOperatorDepth; }
+
 }  // namespace
+
+qint64 countOperatorCalls(const std::function<void()>& fn) {
+  const qint64 before = tOperatorCalls;
+  const int depth = tOperatorDepth;
+  const auto handle = at::addThreadLocalCallback(
+      at::RecordFunctionCallback(operatorStarted, operatorEnded).scopes({at::RecordScope::FUNCTION}));
+  struct Remove {
+    at::CallbackHandle handle;
+    int depth;
+    ~Remove() {
+      at::removeCallback(handle);
+      tOperatorDepth = depth;  // an exception may have skipped end callbacks
+    }
+  } remove{handle, depth};
+  fn();
+  return tOperatorCalls - before;
+}
+
+qint64 rankingRequestOperatorCalls(RecommenderImpl& model, const BatchBuilder& builder,
+                                   const std::vector<EvalCase>& cases, const torch::Device& device, int batchSize) {
+  if (cases.empty()) return 0;
+  c10::InferenceMode inferenceMode;  // as timeRankingRequests
+  const auto table = model.itemTable();
+  const auto rows = requestRows(0, batchSize, static_cast<int64_t>(cases.size()));
+  timeOneRequest(model, builder, cases, device, table, rows);  // first-call work (caches, lazy set-up) is not counted
+  return countOperatorCalls([&] { timeOneRequest(model, builder, cases, device, table, rows); });
+}
 
 std::vector<double> timeRankingRequests(RecommenderImpl& model, const BatchBuilder& builder,
                                         const std::vector<EvalCase>& cases, const torch::Device& device,
@@ -405,6 +444,7 @@ RankingLatency measureRankingLatency(RecommenderImpl& model, const BatchBuilder&
   l.batch1P99 = percentileOf(b1, 0.99);
   l.batch256P50 = percentileOf(b256, 0.5);
   l.batch256P99 = percentileOf(b256, 0.99);
+  l.batch1OperatorCalls = rankingRequestOperatorCalls(model, builder, cases, device, 1);
   return l;
 }
 
@@ -492,6 +532,9 @@ std::vector<EfficiencyRow> measureEfficiencySideBySide(const std::vector<Efficie
     row.batch256Ratio = pairedRatio(b256[i], b256[0]);
     row.throughput = row.batch256P50 > 0 ? kLatencyBigBatch * 1000.0 / row.batch256P50 : 0;
     row.peakRssMb = peak;
+    select(i);
+    row.batch1OperatorCalls = rankingRequestOperatorCalls(*targets[i].model, *targets[i].builder, *targets[i].cases,
+                                                          targets[i].device, 1);
   }
   return rows;
 }

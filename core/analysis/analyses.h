@@ -86,10 +86,23 @@ std::vector<double> timeRankingRequests(RecommenderImpl& model, const BatchBuild
                                         const std::vector<EvalCase>& cases, const torch::Device& device,
                                         int batchSize, int repeats, const std::function<void()>& checkCancel = {});
 
-/// Ranking-request latency in ms at batch 1 and batch 256, p50 and p99.
+/// \brief LibTorch operator calls that `fn` makes on this thread, counting only the outermost
+/// ones (a composite operator that calls others counts once, as the model's code issued it).
+/// On a GPU each such call costs host time and usually a kernel launch, whatever its size, so
+/// at batch 1, where kernels are tiny, latency grows with this count rather than with FLOPs.
+qint64 countOperatorCalls(const std::function<void()>& fn);
+
+/// \brief Operator calls (countOperatorCalls) of one ranking request of `batchSize` cases as
+/// timeRankingRequests makes it, after one untimed request; 0 without cases.
+qint64 rankingRequestOperatorCalls(RecommenderImpl& model, const BatchBuilder& builder,
+                                   const std::vector<EvalCase>& cases, const torch::Device& device, int batchSize);
+
+/// Ranking-request latency in ms at batch 1 and batch 256, p50 and p99, and the operator calls
+/// of a batch-1 request.
 struct RankingLatency {
   double batch1P50 = 0, batch1P99 = 0;
   double batch256P50 = 0, batch256P99 = 0;
+  qint64 batch1OperatorCalls = 0;
 };
 
 /// \brief `repeats` timed requests at batch 1 and max(10, repeats/10) at batch 256

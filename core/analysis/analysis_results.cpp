@@ -204,6 +204,7 @@ QJsonObject EfficiencyResult::toJson() const {
                           {QStringLiteral("latency_ratio_to_first"),
                            QJsonObject{{QStringLiteral("batch1"), r.batch1Ratio}, {QStringLiteral("batch256"), r.batch256Ratio}}},
                           {QStringLiteral("throughput_users_per_second"), r.throughput},
+                          {QStringLiteral("batch1_operator_calls"), r.batch1OperatorCalls},
                           {QStringLiteral("peak_rss_mb"), r.peakRssMb}});
   return QJsonObject{{QStringLiteral("device"), device}, {QStringLiteral("threads"), threads}, {QStringLiteral("rows"), rs}};
 }
@@ -229,6 +230,7 @@ EfficiencyResult EfficiencyResult::fromJson(const QJsonObject& o) {
     x.batch1Ratio = ratio.value(QStringLiteral("batch1")).toDouble();
     x.batch256Ratio = ratio.value(QStringLiteral("batch256")).toDouble();
     x.throughput = j.value(QStringLiteral("throughput_users_per_second")).toDouble();
+    x.batch1OperatorCalls = j.value(QStringLiteral("batch1_operator_calls")).toInteger();
     x.peakRssMb = j.value(QStringLiteral("peak_rss_mb")).toDouble();
     r.rows.append(x);
   }

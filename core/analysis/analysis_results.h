@@ -89,6 +89,9 @@ struct EfficiencyRow {
   /// the first row, 0 where not measured side by side).
   double batch1Ratio = 0, batch256Ratio = 0;
   double throughput = 0;        ///< ranked users per second at batch 256 (from the p50)
+  /// LibTorch operator calls of one batch-1 request on this device (countOperatorCalls; 0 in
+  /// results stored before stop 29)
+  qint64 batch1OperatorCalls = 0;
   double peakRssMb = 0;         ///< process peak resident memory after the measurement
 };
 struct EfficiencyResult {

@@ -150,6 +150,7 @@ void BenchJob::run() {
                                                           {QStringLiteral("batch1_p99"), l.batch1P99},
                                                           {QStringLiteral("batch256_p50"), l.batch256P50},
                                                           {QStringLiteral("batch256_p99"), l.batch256P99}});
+  result.insert(QStringLiteral("batch1_operator_calls"), l.batch1OperatorCalls);
 
   // FLOPs and utilisation.
   phase(QStringLiteral("matmul peak"), 0.9);

@@ -238,6 +238,9 @@ class CliTest : public QObject {
     QVERIFY(s.value("train_samples_per_second").toDouble() > 0);
     QVERIFY(s.value("latency_ms").toObject().value("batch1_p50").toDouble() > 0);
     QVERIFY(s.value("model_flops_utilisation").toDouble() > 0);
+    QVERIFY(s.value("batch1_operator_calls").toInteger() > 0);
+    QVERIFY2(r.out.contains(QString("; %1 LibTorch operator calls per batch-1 request").arg(s.value("batch1_operator_calls").toInteger())),
+             qPrintable(r.out));
   }
 };
 

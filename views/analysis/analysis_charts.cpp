@@ -193,7 +193,8 @@ QString ratioText(double ratio) {
 QStringList efficiencyHeaders() {
   return {QStringLiteral("Run"),    QStringLiteral("steps"),    QStringLiteral("params"),   QStringLiteral("MFLOPs"),
           QStringLiteral("b1 p50"), QStringLiteral("b1 p99"),   QStringLiteral("b256 p50"), QStringLiteral("b256 p99"),
-          QStringLiteral("b1 × first"), QStringLiteral("b256 × first"), QStringLiteral("users/s"), QStringLiteral("peak MB")};
+          QStringLiteral("b1 × first"), QStringLiteral("b256 × first"), QStringLiteral("users/s"), QStringLiteral("b1 ops"),
+          QStringLiteral("peak MB")};
 }
 
 QVector<QStringList> efficiencyRows(const EfficiencyResult& r) {
@@ -204,6 +205,7 @@ QVector<QStringList> efficiencyRows(const EfficiencyResult& r) {
                  QString::number(x.batch1P99, 'f', 3), QString::number(x.batch256P50, 'f', 2),
                  QString::number(x.batch256P99, 'f', 2), ratioText(x.batch1Ratio), ratioText(x.batch256Ratio),
                  QString::number(x.throughput, 'f', 0),
+                 x.batch1OperatorCalls > 0 ? QString::number(x.batch1OperatorCalls) : QStringLiteral("–"),
                  QString::number(x.peakRssMb, 'f', 0)});
   return rows;
 }

@@ -412,8 +412,9 @@ void EfficiencyPanel::showResult(const AnalysisRecord& record) {
   fillTable(table_, efficiencyHeaders(), efficiencyRows(r));
   plotEfficiency(plot_, r);
   status_->setText(tr("Measured on %1 with %2 threads; latencies in ms. The runs' requests were interleaved; "
-                      "\"× first\" is the median per-request ratio to the first row. Peak MB is the measuring "
-                      "process's peak RSS.")
+                      "\"× first\" is the median per-request ratio to the first row. \"b1 ops\" counts the "
+                      "LibTorch operator calls of a batch-1 request: on a GPU each costs about one kernel launch, "
+                      "so batch-1 latency there follows it. Peak MB is the measuring process's peak RSS.")
                        .arg(r.device)
                        .arg(r.threads));
 }

@@ -131,12 +131,25 @@ class PageWriter {
     painter_.setFont(fb);
     const int rowH = painter_.fontMetrics().height() + 8;
     // Column widths from the contents, scaled to the page width when too wide.
-    QVector<int> w(headers.size(), 0);
-    for (int c = 0; c < headers.size(); ++c) w[c] = painter_.fontMetrics().horizontalAdvance(headers[c]) + 16;
+    const QFontMetrics fm = painter_.fontMetrics();
+    QVector<int> w(headers.size(), 0), values(headers.size(), 0);
+    for (int c = 0; c < headers.size(); ++c) w[c] = fm.horizontalAdvance(headers[c]) + 16;
     for (const auto& row : rows)
-      for (int c = 0; c < row.size() && c < w.size(); ++c) w[c] = std::max(w[c], painter_.fontMetrics().horizontalAdvance(row[c]) + 16);
+      for (int c = 0; c < row.size() && c < w.size(); ++c) values[c] = std::max(values[c], fm.horizontalAdvance(row[c]) + 16);
+    for (int c = 0; c < w.size(); ++c) w[c] = std::max(w[c], values[c]);
     int total = 0;
     for (int x : w) total += x;
+    if (total > width_) {
+      // Too wide: headers first wrap at their spaces, down to their longest word or the figures.
+      for (int c = 0; c < w.size(); ++c) {
+        int word = 0;
+        for (const QString& part : headers[c].split(QLatin1Char(' '), Qt::SkipEmptyParts))
+          word = std::max(word, fm.horizontalAdvance(part) + 16);
+        w[c] = std::max(values[c], word);
+      }
+      total = 0;
+      for (int x : w) total += x;
+    }
     if (total > width_) {
       // Too wide: the label column (long run names) gives way first, down to a quarter of the
       // page (never widened to it), so the figures stay whole; only then do the others shrink.
@@ -151,19 +164,26 @@ class PageWriter {
       total = 0;
       for (int x : w) total += x;
     }
+    int headerH = rowH;  // taller where a header wraps
+    for (int c = 0; c < w.size(); ++c)
+      headerH = std::max(headerH, fm.boundingRect(QRect(0, 0, w[c] - 12, 10 * rowH), Qt::TextWordWrap, headers[c]).height() + 8);
     auto drawRow = [&](const QStringList& cells, bool header, int rowIndex) {
-      if (rowH > remaining()) newPage();
+      const int h = header ? headerH : rowH;
+      if (h > remaining()) newPage();
       int x = kMargin;
-      if (header) painter_.fillRect(QRect(kMargin, y_, std::min(total, width_), rowH), QColor(230, 236, 245));
+      if (header) painter_.fillRect(QRect(kMargin, y_, std::min(total, width_), h), QColor(230, 236, 245));
       for (int c = 0; c < w.size(); ++c) {
         const bool b = header || (bold && bold(rowIndex, c));
         painter_.setFont(b ? fb : f);
-        const QRect cell(x + 6, y_, w[c] - 12, rowH);
-        painter_.drawText(cell, (c == 0 ? Qt::AlignLeft : Qt::AlignRight) | Qt::AlignVCenter,
-                          painter_.fontMetrics().elidedText(cells.value(c), Qt::ElideRight, cell.width()));
+        const QRect cell(x + 6, y_, w[c] - 12, h);
+        const int align = (c == 0 ? Qt::AlignLeft : Qt::AlignRight) | Qt::AlignVCenter;
+        if (header && h > rowH)
+          painter_.drawText(cell, align | Qt::TextWordWrap, cells.value(c));
+        else
+          painter_.drawText(cell, align, painter_.fontMetrics().elidedText(cells.value(c), Qt::ElideRight, cell.width()));
         x += w[c];
       }
-      y_ += rowH;
+      y_ += h;
       painter_.setPen(QColor(200, 200, 200));
       painter_.drawLine(kMargin, y_, kMargin + std::min(total, width_), y_);
       painter_.setPen(Qt::black);
@@ -332,8 +352,10 @@ void analysisPage(PageWriter& w, const AnalysisRecord& a) {
     w.table(efficiencyHeaders(), efficiencyRows(r));
     w.paragraph(QStringLiteral("Serving cost: model size, analytic compute per recommendation, latency of one request and of a "
                                "batch of 256 (median and 99th percentile, in ms), each row's latency against the first row's "
-                               "(median of per-request ratios: the runs' requests were interleaved), throughput, and the "
-                               "measuring process's peak memory. Measured on %1 with %2 threads.")
+                               "(median of per-request ratios: the runs' requests were interleaved), throughput, the "
+                               "LibTorch operator calls of one batch-1 request (b1 ops; on a GPU each costs about a kernel "
+                               "launch, so batch-1 latency there follows them), and the measuring process's peak memory. "
+                               "Measured on %1 with %2 threads.")
                     .arg(r.device).arg(r.threads),
                 true);
   } else if (a.kind == QLatin1String("attention")) {

@@ -347,8 +347,28 @@ class AnalysesTest : public QObject {
     QVERIFY(r.batch1P50 > 0 && r.batch1P99 >= r.batch1P50);
     QVERIFY(r.batch256P50 > 0 && r.throughput > 0);
     QVERIFY(r.peakRssMb > 0);
+    // The request's calls: batch building, the planted representation, scoring and the top 10.
+    QVERIFY(r.batch1OperatorCalls > 5);
+    QCOMPARE(r.batch1OperatorCalls, rankingRequestOperatorCalls(model, builder, cases, torch::kCPU, 1));
+    QCOMPARE(EfficiencyResult::fromJson(EfficiencyResult{"cpu", 1, {r}}.toJson()).rows[0].batch1OperatorCalls,
+             r.batch1OperatorCalls);
     QCOMPARE(percentileOf({1, 2, 3, 4, 5}, 0.5), 3.0);
     QCOMPARE(percentileOf({1, 2, 3, 4, 5}, 0.99), 4.96);
+  }
+
+  // Only the outermost calls count: linear is one call although it runs t and addmm inside.
+  // A call that throws leaves the count of the next measurement right.
+  void countsOutermostOperatorCalls() {
+    const auto a = torch::ones({3, 4}), w = torch::ones({2, 4}), bias = torch::zeros({2});
+    QCOMPARE(countOperatorCalls([] {}), 0);
+    QCOMPARE(countOperatorCalls([&] { auto c = a + a; }), 1);
+    QCOMPARE(countOperatorCalls([&] { auto c = torch::linear(a, w, bias).relu(); }), 2);
+    QVERIFY_THROWS_EXCEPTION(c10::Error, countOperatorCalls([&] { auto c = a.mm(a); }));
+    QCOMPARE(countOperatorCalls([&] {
+               auto c = a * 2;
+               QCOMPARE(countOperatorCalls([&] { auto d = c - 1; }), 1);  // nested: counted in both
+             }),
+             2);
   }
 
   void efficiencySideBySide() {
@@ -382,6 +402,9 @@ class AnalysesTest : public QObject {
     QCOMPARE(b.evalSteps(), 2);
     // Blocks of 8 requests. Round 0 runs targets 0, 1, 2; round 1 runs 1, 2, 0; round 2 runs
     // 2, 0, 1: model a answers at depths 1, 4 | 4, 1 | 1, 4, eight requests each.
+    // Then two requests per row (one untimed, one counted) for the operator calls.
+    QCOMPARE(std::vector<int>(a.log.end() - 4, a.log.end()), (std::vector<int>{1, 1, 4, 4}));
+    a.log.resize(a.log.size() - 4);
     std::vector<int> blocks;
     for (size_t j = 0; j < a.log.size(); j += 8) {
       QVERIFY(std::all_of(a.log.begin() + j, a.log.begin() + j + 8, [&](int x) { return x == a.log[j]; }));
@@ -390,7 +413,8 @@ class AnalysesTest : public QObject {
     QCOMPARE(std::vector<int>(blocks.begin(), blocks.begin() + 6), (std::vector<int>{1, 4, 4, 1, 1, 4}));
     // A warm-up round and ceil(10 / 7) = 2 timed rounds, at batch 1 and at batch 256.
     QCOMPARE(static_cast<int>(blocks.size()), 2 * 3 * 2);
-    QCOMPARE(static_cast<int>(b.log.size()), 8 * 3 * 2);
+    QCOMPARE(static_cast<int>(b.log.size()), 8 * 3 * 2 + 2);
+    QVERIFY(rows[1].batch1OperatorCalls > 0);
     QVERIFY(std::is_sorted(progress.begin(), progress.end()));
     QCOMPARE(progress.back(), 1.0);
   }

@@ -1,6 +1,7 @@
 // ReaRec (ERL/PRL), PLR, BERT4Rec and GRU4Rec: the KV cache is exact, streams are isolated,
 // the gate is a distribution, PLR trains on z_rea, the auxiliary losses match hand-computed
 // values, BERT4Rec's Cloze masking and GRU4Rec's padding behave, and analyses get full traces.
+#include "core/analysis/analyses.h"
 #include "core/errors.h"
 #include "core/model/backbones.h"
 #include "core/model/fused_step.h"
@@ -11,6 +12,7 @@
 #include "test_main.h"
 
 #include <cmath>
+#include <map>
 
 using namespace rr;
 
@@ -453,6 +455,44 @@ class ReasonersTest : public QObject {
     cfg.set("model.reasoner.streams", 1);
     const double one = buildRecommender(cfg, N)->flopsPerSample(50);
     QVERIFY(two < 1.2 * one);  // M streams cost much less than M times one stream
+  }
+
+  // Without the CPU's fused step (the path a GPU takes), PLR's streams share every LibTorch call:
+  // a batch-1 representation makes as many calls with 8 streams as with 2 (one stream takes a
+  // few shortcuts inside LibTorch), and each reasoning step adds the same number. On a GPU, where
+  // batch-1 latency follows the calls, M streams then cost one stream's latency and T steps grow
+  // it linearly.
+  void streamsShareEveryOperatorCall() {
+    FusedStepSwitch generic(false);
+    c10::InferenceMode inference;
+    const Batch b = randomBatch(1);
+    auto calls = [&](const RunConfig& cfg) {
+      auto model = buildRecommender(cfg, kItems);
+      model->eval();
+      model->represent(b);
+      return countOperatorCalls([&] { model->represent(b); });
+    };
+    RunConfig cfg = smallConfig("plr-fast");
+    std::map<std::pair<int, int>, qint64> counted;  // (streams, steps) -> calls
+    for (int M : {1, 2, 4, 8})
+      for (int T : {1, 2, 3}) {
+        cfg.set("model.reasoner.streams", M);
+        cfg.set("model.reasoner.steps", T);
+        counted[std::make_pair(M, T)] = calls(cfg);
+      }
+    auto n = [&](int M, int T) { return counted.at(std::make_pair(M, T)); };
+    for (int T : {1, 2, 3}) {
+      QCOMPARE(n(4, T), n(2, T));
+      QCOMPARE(n(8, T), n(2, T));
+    }
+    const qint64 perStep = n(2, 2) - n(2, 1);
+    QVERIFY(perStep > 0);
+    QCOMPARE(n(2, 3) - n(2, 2), perStep);
+    const qint64 sasrec = calls(smallConfig("sasrec"));
+    QVERIFY2(sasrec < n(2, 1), qPrintable(QString("sasrec %1, plr T=1 %2").arg(sasrec).arg(n(2, 1))));
+    qInfo("batch-1 representation, LibTorch calls: SASRec %lld; PLR M=2: T=1 %lld, T=2 %lld, T=3 %lld",
+          static_cast<long long>(sasrec), static_cast<long long>(n(2, 1)), static_cast<long long>(n(2, 2)),
+          static_cast<long long>(n(2, 3)));
   }
 
   void traceIsComplete_data() {
