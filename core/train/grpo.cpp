@@ -229,6 +229,8 @@ std::vector<TrainUnit> GrpoTrainer::select() {
     for (int pass = 0; pass < passes_; ++pass) {
       for (const auto& rows : evalBatches(lengths, kSelectBatch)) {
         env_.hooks->checkCancel();
+        if (pastTimeLimit())  // no RPT epoch is done yet: the run is interrupted, resume selects again
+          throw TimeLimitError(QStringLiteral("time limit reached during the RPT data selection"));
         Batch b = env_.builder->trainBatch(units, rows, TargetMode::Last).to(env_.device);
         auto scores = torch::mm(model.represent(b), tableT);
         auto rank = FullRankingEvaluator::ranksFromScores(scores, b.target).to(torch::kCPU);

@@ -217,6 +217,10 @@ StageState StageTrainer::run() {
   return state_;
 }
 
+bool StageTrainer::pastTimeLimit() const {
+  return env_.timeLimitSeconds > 0 && env_.sessionSeconds && env_.sessionSeconds() > env_.timeLimitSeconds;
+}
+
 bool StageTrainer::outOfTime(double lastEpochSeconds) {
   if (env_.timeLimitSeconds <= 0 || !env_.sessionSeconds) return false;
   const double now = env_.sessionSeconds();

@@ -103,7 +103,10 @@ class StageTrainer {
   /// and account samples/targets in state_.
   virtual void trainEpoch(int epoch) = 0;
   /// Called once before the first epoch of a fresh or resumed stage (e.g. RPT data selection).
+  /// Long preparation checks hooks->checkCancel() and pastTimeLimit() as it goes.
   virtual void prepare() {}
+  /// Whether this session is already past its time limit (false without one).
+  bool pastTimeLimit() const;
   /// The optimiser over the model's parameters.
   virtual std::unique_ptr<torch::optim::Optimizer> makeOptimizer();
 

@@ -57,6 +57,17 @@ void executeWithTimeLimit(TrainJob& job, double limitSeconds) {
   job.execute();
 }
 
+/// A fake session clock that stands still through SPT and passes the limit right after RPT's
+/// start-of-stage check (its first reading once SPT is done), i.e. during RPT's data selection.
+struct PastTheLimitInRptSelection : JobObserver {
+  std::atomic<bool> sptDone{false};
+  std::atomic<int> readsSince{0};
+  void jobMessage(const QString& line) override {
+    if (line.startsWith(QLatin1String("spt done"))) sptDone = true;
+  }
+  double now() { return sptDone && readsSince++ > 0 ? 1000.0 : 0.0; }
+};
+
 /// Cancels the job during the epoch after `afterEpochs` validations.
 struct StopDuringEpoch : JobObserver {
   Job* job = nullptr;
@@ -214,6 +225,39 @@ class TrainJobTest : public QObject {
     const QJsonArray stages = resume.result().value("stages").toArray();
     QCOMPARE(stages.size(), 2);
     QCOMPARE(stages[0].toObject().value("epochs_run").toInt(), 1);
+    QCOMPARE(stages[1].toObject().value("epochs_run").toInt(), 1);
+  }
+
+  // RPT's data selection (a pass over every training sample before its first epoch) stops at
+  // the limit: the run is interrupted with the reason, and resume selects again and trains.
+  void timeLimitDuringRptSelectionInterrupts() {
+    QTemporaryDir dir;
+    RunConfig cfg = tinyConfig(1, "lares");
+    cfg.set("rpt.epochs", 1);
+    cfg.set("rpt.batch_size", 32);
+    cfg.set("stages", QJsonArray{"spt", "rpt"});
+    const qint64 run = newRun(dir.path(), cfg);
+    {
+      TrainJob job(dir.path(), run);
+      PastTheLimitInRptSelection clock;
+      job.addObserver(&clock);
+      job.setClock([&clock] { return clock.now(); });
+      job.setTimeLimit(60);
+      job.execute();
+      QCOMPARE(job.status(), JobStatus::Cancelled);
+      QVERIFY2(job.errorMessage().contains("time limit reached during the RPT data selection"), qPrintable(job.errorMessage()));
+      QVERIFY(clock.readsSince.load() >= 2);
+    }
+    {
+      ExperimentStore store(Project::openOrCreate(dir.path()).databasePath());
+      QCOMPARE(store.run(run).status, RunStatus::Interrupted);
+      QCOMPARE(store.run(run).stage, QString("rpt"));
+    }
+    TrainJob resume(dir.path(), run);
+    resume.execute();
+    QCOMPARE(resume.status(), JobStatus::Completed);
+    const QJsonArray stages = resume.result().value("stages").toArray();
+    QCOMPARE(stages.size(), 2);
     QCOMPARE(stages[1].toObject().value("epochs_run").toInt(), 1);
   }
 
