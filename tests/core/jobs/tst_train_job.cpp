@@ -39,6 +39,15 @@ qint64 newRun(const QString& dir, const RunConfig& cfg) {
   return createRun(store, ds, cfg, "test");
 }
 
+/// A LARES run of `sptEpochs` SPT epochs and then one RPT epoch.
+qint64 newSptRptRun(const QString& dir, int sptEpochs) {
+  RunConfig cfg = tinyConfig(sptEpochs, "lares");
+  cfg.set("rpt.epochs", 1);
+  cfg.set("rpt.batch_size", 32);
+  cfg.set("stages", QJsonArray{"spt", "rpt"});
+  return newRun(dir, cfg);
+}
+
 /// A fake session clock for the time limit: 10 s per validation seen (so every epoch takes 10 s).
 struct TenSecondsAnEpoch : JobObserver {
   std::atomic<int> validations{0};
@@ -202,11 +211,7 @@ class TrainJobTest : public QObject {
   // interrupted, and resuming it runs RPT from there.
   void timeLimitBetweenStagesLeavesTheRestToResume() {
     QTemporaryDir dir;
-    RunConfig cfg = tinyConfig(4, "lares");
-    cfg.set("rpt.epochs", 1);
-    cfg.set("rpt.batch_size", 32);
-    cfg.set("stages", QJsonArray{"spt", "rpt"});
-    const qint64 run = newRun(dir.path(), cfg);
+    const qint64 run = newSptRptRun(dir.path(), 4);
     {
       TrainJob job(dir.path(), run);
       executeWithTimeLimit(job, 15);
@@ -232,11 +237,7 @@ class TrainJobTest : public QObject {
   // the limit: the run is interrupted with the reason, and resume selects again and trains.
   void timeLimitDuringRptSelectionInterrupts() {
     QTemporaryDir dir;
-    RunConfig cfg = tinyConfig(1, "lares");
-    cfg.set("rpt.epochs", 1);
-    cfg.set("rpt.batch_size", 32);
-    cfg.set("stages", QJsonArray{"spt", "rpt"});
-    const qint64 run = newRun(dir.path(), cfg);
+    const qint64 run = newSptRptRun(dir.path(), 1);
     {
       TrainJob job(dir.path(), run);
       PastTheLimitInRptSelection clock;
