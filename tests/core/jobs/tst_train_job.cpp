@@ -48,6 +48,17 @@ qint64 newSptRptRun(const QString& dir, int sptEpochs) {
   return newRun(dir, cfg);
 }
 
+/// Resumes an SPT+RPT run to its end: completed, with `sptEpochs` SPT epochs and RPT's one.
+void resumeToTheEnd(const QString& dir, qint64 run, int sptEpochs) {
+  TrainJob resume(dir, run);
+  resume.execute();
+  QCOMPARE(resume.status(), JobStatus::Completed);
+  const QJsonArray stages = resume.result().value("stages").toArray();
+  QCOMPARE(stages.size(), 2);
+  QCOMPARE(stages[0].toObject().value("epochs_run").toInt(), sptEpochs);
+  QCOMPARE(stages[1].toObject().value("epochs_run").toInt(), 1);
+}
+
 /// A fake session clock for the time limit: 10 s per validation seen (so every epoch takes 10 s).
 struct TenSecondsAnEpoch : JobObserver {
   std::atomic<int> validations{0};
@@ -224,13 +235,7 @@ class TrainJobTest : public QObject {
       QVERIFY(store.evaluation(run, "test").has_value());  // SPT's, at its one epoch
       QCOMPARE(store.metrics(run, "valid/ndcg@10").size(), 1);
     }
-    TrainJob resume(dir.path(), run);
-    resume.execute();
-    QCOMPARE(resume.status(), JobStatus::Completed);
-    const QJsonArray stages = resume.result().value("stages").toArray();
-    QCOMPARE(stages.size(), 2);
-    QCOMPARE(stages[0].toObject().value("epochs_run").toInt(), 1);
-    QCOMPARE(stages[1].toObject().value("epochs_run").toInt(), 1);
+    resumeToTheEnd(dir.path(), run, 1);
   }
 
   // RPT's data selection (a pass over every training sample before its first epoch) stops at
@@ -254,12 +259,7 @@ class TrainJobTest : public QObject {
       QCOMPARE(store.run(run).status, RunStatus::Interrupted);
       QCOMPARE(store.run(run).stage, QString("rpt"));
     }
-    TrainJob resume(dir.path(), run);
-    resume.execute();
-    QCOMPARE(resume.status(), JobStatus::Completed);
-    const QJsonArray stages = resume.result().value("stages").toArray();
-    QCOMPARE(stages.size(), 2);
-    QCOMPARE(stages[1].toObject().value("epochs_run").toInt(), 1);
+    resumeToTheEnd(dir.path(), run, 1);
   }
 
   void evaluateWithOverride() {
