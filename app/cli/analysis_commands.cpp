@@ -342,7 +342,8 @@ int trainInParallel(const QString& projectDir, const QVector<qint64>& ids, int j
       c.process->setProcessChannelMode(QProcess::MergedChannels);
       QStringList args{QStringLiteral("resume"), QStringLiteral("--project"), projectDir, QStringLiteral("--run"),
                        QString::number(c.run),   QStringLiteral("--threads"), QString::number(threads)};
-      if (timeLimit > 0) args << QStringLiteral("--time-limit") << QString::number(secondsLeft() / 60.0, 'g', 12);
+      if (timeLimit > 0)  // never 0 or less, which the child would refuse
+        args << QStringLiteral("--time-limit") << QString::number(std::max(1e-6, secondsLeft()) / 60.0, 'g', 12);
       c.process->start(reasonrecExecutable(), args);
       if (!c.process->waitForStarted(30000)) {
         out << QStringLiteral("run %1: not started (%2: %3); it stays queued\n")
