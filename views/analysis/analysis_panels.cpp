@@ -83,6 +83,20 @@ void fillTable(QTableWidget* t, const QStringList& headers, const QVector<QStrin
 
 QString n4(double v) { return QString::number(v, 'f', 4); }
 
+/// Empties plots and tables, so that a project without results of a kind never goes on
+/// showing the previous project's (or a deleted result's) figures.
+void blank(std::initializer_list<QCustomPlot*> plots, std::initializer_list<QTableWidget*> tables) {
+  for (auto* p : plots) {
+    resetPlot(p);
+    p->replot();
+  }
+  for (auto* t : tables) {
+    t->clear();
+    t->setRowCount(0);
+    t->setColumnCount(0);
+  }
+}
+
 }  // namespace
 
 // ---------------------------------------------------------------------------------------------
@@ -221,6 +235,8 @@ void OraclePanel::showResult(const AnalysisRecord& record) {
   status_->setText(tr("Oracle: per %1 case the best rank over every step and stream output (and the final ranking).").arg(r.split));
 }
 
+void OraclePanel::clearResult() { blank({plot_}, {table_}); }
+
 // ---------------------------------------------------------------------------------------------
 // Robustness
 
@@ -253,6 +269,8 @@ void RobustnessPanel::showResult(const AnalysisRecord& record) {
   fillTable(table_, {tr("Run"), tr("dropped"), tr("NDCG@%1").arg(r.k), tr("Recall@%1").arg(r.k), tr("NDCG change")}, rows);
   status_->setText(tr("%1 seeded repetitions per drop level (seed %2); error bars are ±1 standard deviation.").arg(r.repetitions).arg(r.seed));
 }
+
+void RobustnessPanel::clearResult() { blank({ndcg_, recall_}, {table_}); }
 
 // ---------------------------------------------------------------------------------------------
 // Depth and sweeps
@@ -324,6 +342,11 @@ void DepthPanel::showResult(const AnalysisRecord& record) {
   for (const auto& x : r.runs)
     if (!x.supported) notes.append(tr("%1 has no reasoning depth to vary (shown as a flat line).").arg(x.label));
   status_->setText(notes.join(QLatin1Char(' ')));
+}
+
+void DepthPanel::clearResult() {
+  depthRecord_ = AnalysisRecord();
+  blank({depthPlot_}, {});
 }
 
 QVector<qint64> DepthPanel::queueGrid(bool train) {
@@ -419,6 +442,8 @@ void EfficiencyPanel::showResult(const AnalysisRecord& record) {
                        .arg(r.threads));
 }
 
+void EfficiencyPanel::clearResult() { blank({plot_}, {table_}); }
+
 // ---------------------------------------------------------------------------------------------
 // Diversity
 
@@ -450,6 +475,8 @@ void DiversityPanel::showResult(const AnalysisRecord& record) {
   }
   fillTable(table_, {tr("Run"), tr("steps × streams"), tr("diversity"), tr("gate weights")}, rows);
 }
+
+void DiversityPanel::clearResult() { blank({diversity_, gates_}, {table_}); }
 
 // ---------------------------------------------------------------------------------------------
 // Inspector
@@ -532,6 +559,14 @@ bool InspectorPanel::inspect(qint64 runId, const QString& userId, int caseIndex)
   // The base class reloads when the job ends; the newest attention result is this one.
   track(context_.submitJob(std::make_unique<AnalysisJob>(req)));
   return true;
+}
+
+void InspectorPanel::clearResult() {
+  data_ = InspectorData();
+  step_ = stream_ = 0;
+  history_->clear();
+  blank({ranks_, gate_}, {top_});
+  refresh();  // an empty heatmap (not QCPColorMap's initial 10 × 10 zeros) and no position line
 }
 
 void InspectorPanel::showResult(const AnalysisRecord& record) { showData(InspectorData::fromJson(record.result)); }
@@ -680,6 +715,7 @@ void InspectorPanel::refresh() {
     heat_->yAxis->setRange(-0.5, rows - 0.5);
   } else {
     map_->data()->clear();
+    map_->setDataRange(QCPRange(0, 1));
   }
   heat_->yAxis->setTicker(yt);
   heat_->xAxis->setTicker(xt);
@@ -689,7 +725,7 @@ void InspectorPanel::refresh() {
 
   // Highlight the current step on the rank chart.
   ranks_->clearItems();
-  if (data_.steps > 0) {
+  if (!data_.maps.isEmpty()) {
     auto* line = new QCPItemStraightLine(ranks_);
     line->point1->setCoords(step_, 1);
     line->point2->setCoords(step_, 2);
@@ -705,6 +741,10 @@ void InspectorPanel::refresh() {
                       QString::number(t.scores.value(i), 'f', 3)});
   fillTable(top_, {tr("#"), tr("item"), tr("score")}, rows2);
   const int rank = data_.ranks.value(step_).value(stream_, -1);
+  if (data_.maps.isEmpty()) {  // nothing traced yet
+    position_->clear();
+    return;
+  }
   position_->setText(tr("%1 · user %2 · step %3/%4 · stream %5/%6 · target rank %7%8  (←/→ step, ↑/↓ stream)")
                          .arg(data_.label, data_.userId)
                          .arg(step_).arg(std::max(0, data_.steps - 1)).arg(stream_).arg(std::max(0, data_.streams - 1))

@@ -57,7 +57,8 @@ class AnalysisPanelBase : public QWidget {
 
  protected:
   virtual void showResult(const AnalysisRecord& record) = 0;
-  virtual void clearResult() {}
+  /// Empties what showResult() drew: called when the project has no stored result of this kind.
+  virtual void clearResult() = 0;
   /// Reload when this job handle finishes.
   void track(qint64 handle) { pending_.append(handle); }
   StudioContext& context_;
@@ -82,6 +83,7 @@ class OraclePanel : public AnalysisPanelBase {
 
  protected:
   void showResult(const AnalysisRecord& record) override;
+  void clearResult() override;
 
  private:
   QCustomPlot* plot_;
@@ -98,6 +100,7 @@ class RobustnessPanel : public AnalysisPanelBase {
 
  protected:
   void showResult(const AnalysisRecord& record) override;
+  void clearResult() override;
 
  private:
   QCustomPlot *ndcg_, *recall_;
@@ -119,6 +122,7 @@ class DepthPanel : public AnalysisPanelBase {
 
  protected:
   void showResult(const AnalysisRecord& record) override;
+  void clearResult() override;
 
  private:
   void showSweep();
@@ -141,6 +145,7 @@ class EfficiencyPanel : public AnalysisPanelBase {
 
  protected:
   void showResult(const AnalysisRecord& record) override;
+  void clearResult() override;
 
  private:
   QCustomPlot* plot_;
@@ -156,6 +161,7 @@ class DiversityPanel : public AnalysisPanelBase {
 
  protected:
   void showResult(const AnalysisRecord& record) override;
+  void clearResult() override;
 
  private:
   QCustomPlot *diversity_, *gates_;
@@ -189,6 +195,7 @@ class InspectorPanel : public AnalysisPanelBase, public CaptureViews {
 
  protected:
   void showResult(const AnalysisRecord& record) override;
+  void clearResult() override;
   void keyPressEvent(QKeyEvent* event) override;
   bool eventFilter(QObject* watched, QEvent* event) override;
 

@@ -251,6 +251,60 @@ class AnalysisPanelsTest : public QObject {
     QVERIFY(!oracle.runAnalysis());
   }
 
+  // Opening a project without stored results empties every panel: none goes on showing the
+  // previous project's figures under "No stored … results yet".
+  void panelsForgetThePreviousProjectsResults() {
+    OraclePanel oracle(ctx_);
+    RobustnessPanel robust(ctx_);
+    DepthPanel depth(ctx_);
+    EfficiencyPanel eff(ctx_);
+    DiversityPanel div(ctx_);
+    InspectorPanel inspector(ctx_);
+    QVERIFY(oracle.plot()->plottableCount() > 0 && oracle.table()->rowCount() > 0);
+    QVERIFY(robust.ndcgPlot()->graphCount() > 0 && robust.recallPlot()->graphCount() > 0);
+    QVERIFY(depth.depthPlot()->graphCount() > 0);
+    QVERIFY(eff.plot()->plottableCount() > 0 && eff.table()->rowCount() > 0);
+    QVERIFY(div.diversityPlot()->graphCount() > 0);
+    QVERIFY(!inspector.data().maps.isEmpty() && inspector.historyList()->count() > 0);
+
+    QTemporaryDir empty;
+    Project::openOrCreate(empty.path());
+    const QString previous = ctx_.dir;
+    ctx_.dir = empty.path();
+    emit ctx_.projectChanged();
+    ctx_.dir = previous;
+    QCOMPARE(oracle.shownAnalysisId(), 0);
+    QCOMPARE(oracle.plot()->plottableCount(), 0);
+    QCOMPARE(oracle.plot()->itemCount(), 0);  // the "gap" labels
+    QCOMPARE(oracle.table()->rowCount(), 0);
+    QCOMPARE(robust.ndcgPlot()->plottableCount(), 0);
+    QCOMPARE(robust.recallPlot()->plottableCount(), 0);
+    QCOMPARE(robust.table()->rowCount(), 0);
+    QCOMPARE(depth.depthPlot()->plottableCount(), 0);
+    QCOMPARE(eff.plot()->plottableCount(), 0);
+    QCOMPARE(eff.table()->rowCount(), 0);
+    QCOMPARE(div.diversityPlot()->plottableCount(), 0);
+    QCOMPARE(div.gatePlot()->plottableCount(), 0);
+    QVERIFY(inspector.data().maps.isEmpty());
+    QCOMPARE(inspector.colorMap()->data()->keySize(), 0);
+    QCOMPARE(inspector.historyList()->count(), 0);
+    QCOMPARE(inspector.topTable()->rowCount(), 0);
+    QCOMPARE(inspector.rankPlot()->plottableCount(), 0);
+    QVERIFY(inspector.positionLabel()->text().isEmpty());
+
+    // A panel opened on such a project starts empty too (QCPColorMap starts as 10 × 10 zeros).
+    ctx_.dir = empty.path();
+    InspectorPanel fresh(ctx_);
+    ctx_.dir = previous;
+    QCOMPARE(fresh.colorMap()->data()->keySize(), 0);
+    QVERIFY(fresh.positionLabel()->text().isEmpty());
+
+    // Back on the first project the stored results show again.
+    emit ctx_.projectChanged();
+    QVERIFY(oracle.table()->rowCount() > 0);
+    QVERIFY(!inspector.data().maps.isEmpty());
+  }
+
   void sweepBuilderQueuesRuns() {
     DepthPanel depth(ctx_);
     depth.gridEditor()->setPlainText("model.d=8,16\nmodel.dropout=0.2,0.4");
