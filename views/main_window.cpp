@@ -62,13 +62,6 @@ constexpr int kFollowIntervalMs = 2000;  ///< polls for runs trained by other pr
 const char* kRecentKey = "recentProjects";
 }  // namespace
 
-QString formatEta(double seconds) {
-  if (seconds < 0 || !std::isfinite(seconds)) return QStringLiteral("–");
-  const qint64 s = static_cast<qint64>(seconds + 0.5);
-  if (s < 3600) return QStringLiteral("%1:%2").arg(s / 60).arg(s % 60, 2, 10, QLatin1Char('0'));
-  return QStringLiteral("%1:%2:%3").arg(s / 3600).arg((s / 60) % 60, 2, 10, QLatin1Char('0')).arg(s % 60, 2, 10, QLatin1Char('0'));
-}
-
 QString progressText(const JobProgress& p) {
   QStringList parts;
   if (!p.phase.isEmpty()) parts.append(p.phase);
@@ -429,6 +422,7 @@ void MainWindow::reloadFromStore() {
 
 void MainWindow::followOtherProcesses() {
   if (!store_ || !project_) return;
+  runsModel_.refreshEtas();
   // A process that dies writes nothing, so its runs are checked whether or not the data changed.
   bool orphans = false;
   for (const RunRecord& r : runsModel_.runs())

@@ -179,8 +179,6 @@ class MainWindow : public QMainWindow {
   bool sized_ = false;
 };
 
-/// Formats seconds as "m:ss" or "h:mm:ss" ("–" when negative).
-QString formatEta(double seconds);
 /// One status line for a job's progress: phase, rate, phase ETA and whole-job ETA.
 QString progressText(const rr::JobProgress& p);
 

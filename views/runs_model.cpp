@@ -8,6 +8,8 @@
 #include <QColor>
 #include <QFont>
 #include <QJsonArray>
+#include <algorithm>
+#include <cmath>
 
 namespace rr::views {
 
@@ -34,6 +36,44 @@ QString duration(double seconds) {
 }
 }  // namespace
 
+QString formatEta(double seconds) {
+  if (seconds < 0 || !std::isfinite(seconds)) return QStringLiteral("–");
+  const qint64 s = static_cast<qint64>(seconds + 0.5);
+  if (s < 3600) return QStringLiteral("%1:%2").arg(s / 60).arg(s % 60, 2, 10, QLatin1Char('0'));
+  return QStringLiteral("%1:%2:%3").arg(s / 3600).arg((s / 60) % 60, 2, 10, QLatin1Char('0')).arg(s % 60, 2, 10, QLatin1Char('0'));
+}
+
+QDateTime estimatedStageEnd(const RunRecord& run, const QVector<MetricRecord>& epochRecords, int stageEpochs) {
+  if (!run.startedAt.isValid() || stageEpochs <= 0) return {};
+  // A record's wall time counts from the run's first session; this session started at
+  // startedAt with run.wallSeconds (the earlier sessions' time) already on the clock.
+  const double prior = run.wallSeconds;
+  QVector<const MetricRecord*> stage;
+  for (const MetricRecord& m : epochRecords)
+    if (m.stage == run.stage && m.epoch > 0) stage.append(&m);
+  if (stage.isEmpty()) return {};
+  std::sort(stage.begin(), stage.end(), [](auto* a, auto* b) { return a->epoch < b->epoch; });
+  const int n = static_cast<int>(stage.size());
+  const MetricRecord& last = *stage.last();
+  const int left = stageEpochs - last.epoch;
+  if (left <= 0 || last.wallTime <= prior) return {};  // nothing left, or no epoch yet this session
+  // This session's epochs: the trailing records after its start whose wall times rise.
+  int begin = n - 1;
+  while (begin > 0 && stage[begin - 1]->wallTime > prior && stage[begin - 1]->wallTime < stage[begin]->wallTime) --begin;
+  constexpr int kPaceEpochs = 4;
+  const int first = std::max(begin, n - 1 - kPaceEpochs);
+  double pace = 0;
+  if (first < n - 1) {
+    pace = (last.wallTime - stage[first]->wallTime) / (last.epoch - stage[first]->epoch);
+  } else {  // one epoch so far: the session's time up to it (which also holds the data loading)
+    const int startEpoch = begin > 0 ? stage[begin - 1]->epoch : 0;
+    if (last.epoch > startEpoch) pace = (last.wallTime - prior) / (last.epoch - startEpoch);
+  }
+  if (!(pace > 0) || !std::isfinite(pace)) return {};
+  const QDateTime lastEnd = run.startedAt.addMSecs(static_cast<qint64>(1000 * (last.wallTime - prior)));
+  return lastEnd.addMSecs(static_cast<qint64>(1000 * pace * left));
+}
+
 RunsModel::RunsModel(QObject* parent) : QAbstractTableModel(parent) {}
 RunsModel::~RunsModel() = default;
 
@@ -55,6 +95,12 @@ void RunsModel::reload() {
     try {
       runs_ = store_->runs();
       for (const DatasetRecord& d : store_->datasets()) datasetNames_.insert(d.id, d.name);
+      stageEnd_.clear();
+      for (const RunRecord& r : runs_)
+        if (isActive(r) && r.status == RunStatus::Running) {
+          const QDateTime end = estimatedStageEnd(r, store_->metrics(r.id, QStringLiteral("time/epoch_seconds")), stageEpochs(r));
+          if (end.isValid()) stageEnd_.insert(r.id, end);
+        }
     } catch (const Error& e) {
       lastError_ = e.message();
     }
@@ -69,6 +115,13 @@ void RunsModel::setLiveProgress(qint64 runId, const QString& text, double fracti
     live_.insert(runId, {text, fraction});
   const int row = rowOfRun(runId);
   if (row >= 0) emit dataChanged(index(row, Progress), index(row, Progress));
+}
+
+void RunsModel::refreshEtas() {
+  for (auto it = stageEnd_.cbegin(); it != stageEnd_.cend(); ++it) {
+    const int row = rowOfRun(it.key());
+    if (row >= 0) emit dataChanged(index(row, Progress), index(row, Progress));
+  }
 }
 
 int RunsModel::rowCount(const QModelIndex& parent) const { return parent.isValid() ? 0 : runs_.size(); }
@@ -118,7 +171,9 @@ QVariant RunsModel::data(const QModelIndex& index, int role) const {
     if (col == Progress)
       return live_.contains(r.id) ? live_.value(r.id).first
              : isActive(r)        ? tr("Trained by another process (e.g. reasonrec train); the studio follows "
-                                       "its epochs and curves but cannot pause or stop it.")
+                                       "its epochs and curves but cannot pause or stop it. The ETA is for all "
+                                       "of the stage's epochs at the pace of its last ones; early stopping or "
+                                       "a time limit may end it sooner.")
                                   : QString();
   }
   if (role == Qt::UserRole && col == Progress) {
@@ -134,9 +189,14 @@ QVariant RunsModel::data(const QModelIndex& index, int role) const {
     case Progress:
       if (live_.contains(r.id)) return live_.value(r.id).first;
       if (r.status == RunStatus::Completed) return tr("done");
-      if (isActive(r))  // trained elsewhere: what the store says
-        return stageEpochs(r) > 0 ? tr("%1 epoch %2 / %3").arg(r.stage).arg(r.epochsRun).arg(stageEpochs(r))
-                                  : tr("%1 epoch %2").arg(r.stage).arg(r.epochsRun);
+      if (isActive(r)) {  // trained elsewhere: what the store says
+        QString text = stageEpochs(r) > 0 ? tr("%1 epoch %2 / %3").arg(r.stage).arg(r.epochsRun).arg(stageEpochs(r))
+                                          : tr("%1 epoch %2").arg(r.stage).arg(r.epochsRun);
+        const QDateTime end = stageEnd_.value(r.id);
+        const qint64 left = end.isValid() ? QDateTime::currentDateTimeUtc().secsTo(end) : -1;
+        if (left > 0) text += tr(" · ETA %1").arg(formatEta(static_cast<double>(left)));
+        return text;
+      }
       return {};
     case Preset: return r.preset;
     case Dataset: return datasetNames_.value(r.datasetId, QStringLiteral("#%1").arg(r.datasetId));

@@ -9,6 +9,7 @@
 #include "core/store/records.h"
 
 #include <QAbstractTableModel>
+#include <QDateTime>
 #include <QHash>
 #include <QSortFilterProxyModel>
 #include <memory>
@@ -18,6 +19,18 @@ class ExperimentStore;
 }
 
 namespace rr::views {
+
+/// Formats seconds as "m:ss" or "h:mm:ss" ("–" when negative).
+QString formatEta(double seconds);
+
+/// \brief When a run trained by another process will have trained every epoch of its current
+/// stage, at the pace of its last epochs: the wall time over its last (up to four) epochs of
+/// this session, from the `time/epoch_seconds` records' wall times (so validation and
+/// checkpoints count), or the session's time up to its first epoch when only one exists. `epochRecords` are the run's records of that
+/// metric (any stage or session; the others are skipped). Invalid when there is no epoch of this
+/// stage in this session, no start time, or no epoch left. An upper bound: early stopping or a
+/// `--time-limit` may end the stage sooner.
+QDateTime estimatedStageEnd(const rr::RunRecord& run, const QVector<rr::MetricRecord>& epochRecords, int stageEpochs);
 
 class RunsModel : public QAbstractTableModel {
   Q_OBJECT
@@ -40,6 +53,8 @@ class RunsModel : public QAbstractTableModel {
   void reload();
   /// Live progress text of a running run (from the job bridge); empty clears it.
   void setLiveProgress(qint64 runId, const QString& text, double fraction);
+  /// Repaints the progress cells that count down an ETA (runs trained by other processes).
+  void refreshEtas();
 
   int rowCount(const QModelIndex& parent = {}) const override;
   int columnCount(const QModelIndex& parent = {}) const override;
@@ -66,6 +81,7 @@ class RunsModel : public QAbstractTableModel {
   QVector<rr::RunRecord> runs_;
   QHash<qint64, QString> datasetNames_;
   QHash<qint64, QPair<QString, double>> live_;
+  QHash<qint64, QDateTime> stageEnd_;  ///< estimatedStageEnd() of runs other processes train
   QString lastError_;
 };
 

@@ -234,6 +234,19 @@ class StudioJobsTest : public QObject {
     const QModelIndex progress = w.runsModel().index(w.runsModel().rowOfRun(run), RunsModel::Progress);
     QCOMPARE(progress.data(Qt::UserRole).toDouble(), 0.25);  // the bar: 1 of 4 epochs
 
+    // With its start time and epoch times in the store the cell counts down an ETA. Per the
+    // store the session started just now, and epoch 2 ended 1000 s into it at 500 s per epoch:
+    // the other 2 end about 2000 s (33:20) from now.
+    other.setRunStarted(run, QStringLiteral("cpu"));
+    MetricRecord e1 = loss(2, 1), e2 = loss(4, 1);
+    e1.name = e2.name = QStringLiteral("time/epoch_seconds");
+    e1.wallTime = 500;
+    e2.wallTime = 1000;
+    other.appendMetrics({e1, e2});
+    other.setRunProgress(run, 2, 2, {{QStringLiteral("ndcg@10"), 0.1}}, {{QStringLiteral("ndcg@10"), 0.1}});
+    QTRY_VERIFY2(cellOf(w, run, RunsModel::Progress).startsWith(QStringLiteral("spt epoch 2 / 4 · ETA 33:")),
+                 qPrintable(cellOf(w, run, RunsModel::Progress)));
+
     // Points logged within an epoch reach the chart too.
     other.appendMetrics({loss(3, 2.2)});
     QTRY_COMPARE(w.curves().series(run, QStringLiteral("loss/total")).size(), 3);
