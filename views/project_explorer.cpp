@@ -97,7 +97,10 @@ void ProjectExplorer::reload(ExperimentStore* store, const QString& projectName,
       for (const RunRecord& r : store->runs()) {
         const QString name = r.name.isEmpty() ? r.preset : r.name;
         QString details = runStatusName(r.status);
-        if (r.test.contains(QStringLiteral("ndcg@10")))
+        // A run trained further (resume --epochs) keeps its earlier test figures until it is
+        // evaluated again: while it trains, its epoch says more.
+        const bool training = r.status == RunStatus::Running || r.status == RunStatus::Paused;
+        if (r.test.contains(QStringLiteral("ndcg@10")) && !training)
           details += tr(" · test NDCG@10 %1").arg(r.test.value(QStringLiteral("ndcg@10")), 0, 'f', 4);
         else if (r.epochsRun > 0)
           details += tr(" · epoch %1").arg(r.epochsRun);

@@ -6,6 +6,7 @@
 #include "views/curves_panel.h"
 #include "core/jobs/train_job.h"
 #include "views/main_window.h"
+#include "views/project_explorer.h"
 
 #include <QApplication>
 #include <QMessageBox>
@@ -17,6 +18,7 @@
 #include <QSqlQuery>
 #include <QTemporaryDir>
 #include <QThread>
+#include <QTreeWidget>
 
 using namespace rr;
 using namespace rr::views;
@@ -243,9 +245,17 @@ class StudioJobsTest : public QObject {
     e1.wallTime = 500;
     e2.wallTime = 1000;
     other.appendMetrics({e1, e2});
+    // A run trained further (resume --epochs) keeps its earlier test figures in the store;
+    // while it trains the explorer shows its epoch instead.
+    other.setRunResult(run, {{QStringLiteral("ndcg@10"), 0.3}}, {}, 0);
     other.setRunProgress(run, 2, 2, {{QStringLiteral("ndcg@10"), 0.1}}, {{QStringLiteral("ndcg@10"), 0.1}});
     QTRY_VERIFY2(cellOf(w, run, RunsModel::Progress).startsWith(QStringLiteral("spt epoch 2 / 4 · ETA 33:")),
                  qPrintable(cellOf(w, run, RunsModel::Progress)));
+    const auto explorerDetails = [&w, run] {
+      const auto items = w.explorer()->tree()->findItems(QStringLiteral("#%1 ").arg(run), Qt::MatchStartsWith | Qt::MatchRecursive);
+      return items.isEmpty() ? QString() : items.first()->text(1);
+    };
+    QTRY_COMPARE(explorerDetails(), QStringLiteral("running · epoch 2"));
 
     // Points logged within an epoch reach the chart too.
     other.appendMetrics({loss(3, 2.2)});
@@ -265,6 +275,7 @@ class StudioJobsTest : public QObject {
     QTRY_COMPARE(cellOf(w, run, RunsModel::Status), QStringLiteral("interrupted"));
     QCOMPARE(other.run(run).status, RunStatus::Interrupted);
     QCOMPARE(cellOf(w, run, RunsModel::Progress), QString());
+    QTRY_COMPARE(explorerDetails(), QStringLiteral("interrupted · test NDCG@10 0.3000"));
     // ...and a change of the run's row reloads its series whole.
     QTRY_COMPARE(lossSeries()[0].value, 9.0);
 
