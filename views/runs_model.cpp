@@ -91,11 +91,11 @@ void RunsModel::reload() {
   beginResetModel();
   runs_.clear();
   datasetNames_.clear();
+  stageEnd_.clear();
   if (store_) {
     try {
       runs_ = store_->runs();
       for (const DatasetRecord& d : store_->datasets()) datasetNames_.insert(d.id, d.name);
-      stageEnd_.clear();
       for (const RunRecord& r : runs_)
         if (isActive(r) && r.status == RunStatus::Running) {
           const QDateTime end = estimatedStageEnd(r, store_->metrics(r.id, QStringLiteral("time/epoch_seconds")), stageEpochs(r));
