@@ -23,15 +23,6 @@ namespace rr::views {
 /// Formats seconds as "m:ss" or "h:mm:ss" ("–" when negative).
 QString formatEta(double seconds);
 
-/// \brief When a run trained by another process will have trained every epoch of its current
-/// stage, at the pace of its last epochs: the wall time over its last (up to four) epochs of
-/// this session, from the `time/epoch_seconds` records' wall times (so validation and
-/// checkpoints count), or the session's time up to its first epoch when only one exists. `epochRecords` are the run's records of that
-/// metric (any stage or session; the others are skipped). Invalid when there is no epoch of this
-/// stage in this session, no start time, or no epoch left. An upper bound: early stopping or a
-/// `--time-limit` may end the stage sooner.
-QDateTime estimatedStageEnd(const rr::RunRecord& run, const QVector<rr::MetricRecord>& epochRecords, int stageEpochs);
-
 class RunsModel : public QAbstractTableModel {
   Q_OBJECT
  public:
@@ -75,8 +66,6 @@ class RunsModel : public QAbstractTableModel {
   QString metricText(const rr::RunRecord& r, const QMap<QString, double>& m) const;
   /// Running or paused without live progress from this studio: trained by another process.
   bool isActive(const rr::RunRecord& r) const;
-  /// train.epochs, or rpt.epochs in the rpt stage; 0 when the configuration lacks it.
-  static int stageEpochs(const rr::RunRecord& r);
   std::unique_ptr<rr::ExperimentStore> store_;
   QVector<rr::RunRecord> runs_;
   QHash<qint64, QString> datasetNames_;

@@ -264,6 +264,15 @@ int cmdRuns(QCommandLineParser& p, Context& c) {
   QHash<qint64, QString> datasetNames;
   for (const auto& d : store.datasets()) datasetNames.insert(d.id, d.name);
   const auto runs = store.runs();
+  // Runs that train now (here or in another process): when their stage's epochs end at the
+  // pace of their last epochs.
+  const QDateTime now = QDateTime::currentDateTimeUtc();
+  QHash<qint64, qint64> secondsLeft;
+  for (const auto& r : runs)
+    if (r.status == RunStatus::Running) {
+      const QDateTime end = estimatedStageEnd(r, store.metrics(r.id, QStringLiteral("time/epoch_seconds")), stageEpochs(r));
+      if (end.isValid()) secondsLeft.insert(r.id, std::max<qint64>(0, now.secsTo(end)));
+    }
   if (p.isSet(QStringLiteral("json"))) {
     QJsonArray arr;
     for (const auto& r : runs) {
@@ -277,6 +286,8 @@ int cmdRuns(QCommandLineParser& p, Context& c) {
                              {QStringLiteral("dataset_id"), r.datasetId},
                              {QStringLiteral("dataset"), datasetNames.value(r.datasetId)},
                              {QStringLiteral("stage"), r.stage},
+                             {QStringLiteral("stage_epochs"), stageEpochs(r)},
+                             {QStringLiteral("eta_seconds"), secondsLeft.contains(r.id) ? QJsonValue(secondsLeft.value(r.id)) : QJsonValue()},
                              {QStringLiteral("epochs_run"), r.epochsRun},
                              {QStringLiteral("best_epoch"), r.bestEpoch},
                              {QStringLiteral("best_valid"), best},
@@ -303,6 +314,15 @@ int cmdRuns(QCommandLineParser& p, Context& c) {
                  .arg(cell(r.bestValid, QStringLiteral("ndcg@10")), 11).arg(cell(r.test, QStringLiteral("ndcg@10")), 12)
                  .arg(cell(r.test, QStringLiteral("recall@10")), 14);
   }
+  for (const auto& r : runs)
+    if (secondsLeft.contains(r.id))
+      c.out << QStringLiteral("run %1: %2 epoch %3 / %4, the rest in about %5 at its recent pace (early stopping or a time "
+                              "limit may end it sooner)\n")
+                   .arg(r.id)
+                   .arg(r.stage)
+                   .arg(r.epochsRun)
+                   .arg(stageEpochs(r))
+                   .arg(TerminalProgress::formatDuration(static_cast<double>(secondsLeft.value(r.id))));
   c.out.flush();
   return 0;
 }

@@ -1,5 +1,8 @@
 #include "core/store/records.h"
 
+#include <algorithm>
+#include <cmath>
+
 namespace rr {
 
 namespace {
@@ -26,6 +29,42 @@ RunStatus parseRunStatus(const QString& s) {
   for (const StatusName& n : kStatusNames)
     if (s == QLatin1String(n.name)) return n.status;
   return RunStatus::Failed;
+}
+
+int stageEpochs(const RunRecord& r) {
+  const bool rpt = r.stage == QLatin1String("rpt");
+  return r.config.value(rpt ? QStringLiteral("rpt") : QStringLiteral("train")).toObject().value(QStringLiteral("epochs")).toInt(0);
+}
+
+QDateTime estimatedStageEnd(const RunRecord& run, const QVector<MetricRecord>& epochRecords, int stageEpochs) {
+  if (!run.startedAt.isValid() || stageEpochs <= 0) return {};
+  // A record's wall time counts from the run's first session; this session started at
+  // startedAt with run.wallSeconds (the earlier sessions' time) already on the clock.
+  const double prior = run.wallSeconds;
+  QVector<const MetricRecord*> stage;
+  for (const MetricRecord& m : epochRecords)
+    if (m.stage == run.stage && m.epoch > 0) stage.append(&m);
+  if (stage.isEmpty()) return {};
+  std::sort(stage.begin(), stage.end(), [](auto* a, auto* b) { return a->epoch < b->epoch; });
+  const int n = static_cast<int>(stage.size());
+  const MetricRecord& last = *stage.last();
+  const int left = stageEpochs - last.epoch;
+  if (left <= 0 || last.wallTime <= prior) return {};  // nothing left, or no epoch yet this session
+  // This session's epochs: the trailing records after its start whose wall times rise.
+  int begin = n - 1;
+  while (begin > 0 && stage[begin - 1]->wallTime > prior && stage[begin - 1]->wallTime < stage[begin]->wallTime) --begin;
+  constexpr int kPaceEpochs = 4;
+  const int first = std::max(begin, n - 1 - kPaceEpochs);
+  double pace = 0;
+  if (first < n - 1) {
+    pace = (last.wallTime - stage[first]->wallTime) / (last.epoch - stage[first]->epoch);
+  } else {  // one epoch so far: the session's time up to it (which also holds the data loading)
+    const int startEpoch = begin > 0 ? stage[begin - 1]->epoch : 0;
+    if (last.epoch > startEpoch) pace = (last.wallTime - prior) / (last.epoch - startEpoch);
+  }
+  if (!(pace > 0) || !std::isfinite(pace)) return {};
+  const QDateTime lastEnd = run.startedAt.addMSecs(static_cast<qint64>(1000 * (last.wallTime - prior)));
+  return lastEnd.addMSecs(static_cast<qint64>(1000 * pace * left));
 }
 
 }  // namespace rr

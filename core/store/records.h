@@ -67,6 +67,19 @@ struct RunRecord {
   QDateTime finishedAt;
 };
 
+/// The epochs the run's current stage may take: train.epochs, or rpt.epochs in the rpt stage
+/// (early stopping may end it sooner); 0 when the configuration lacks it.
+int stageEpochs(const RunRecord& r);
+
+/// \brief When a running run will have trained every epoch of its current stage (see
+/// stageEpochs()), at the pace of its last epochs: the wall time over its last (up to four)
+/// epochs of this session, from the `time/epoch_seconds` records' wall times (so validation and
+/// checkpoints count), or the session's time up to its first epoch when only one exists.
+/// `epochRecords` are the run's records of that metric (any stage or session; the others are
+/// skipped). Invalid when there is no epoch of this stage in this session, no start time, or no
+/// epoch left. An upper bound: early stopping or a `--time-limit` may end the stage sooner.
+QDateTime estimatedStageEnd(const RunRecord& run, const QVector<MetricRecord>& epochRecords, int stageEpochs);
+
 /// \brief A full-ranking evaluation of one run on one split, with per-case ranks so that any
 /// two runs on the same split can be compared case by case.
 struct EvaluationRecord {

@@ -12,6 +12,7 @@
 #include <QJsonDocument>
 #include <QJsonObject>
 #include <QTemporaryDir>
+#include <memory>
 
 namespace {
 QJsonObject readJson(const QString& path) {
@@ -220,6 +221,59 @@ class CliTest : public QObject {
     const rr::RunRecord run = store.run(id.toLongLong());
     QCOMPARE(run.status, rr::RunStatus::Completed);
     QCOMPARE(run.config.value("train").toObject().value("epochs").toInt(), 4);
+  }
+
+  // `runs` says when a run that is training will be done: a completed 2-epoch run trained
+  // further to 6 epochs by another process, 2 of them done at 100 s each.
+  void runsGivesTheEtaOfATrainingRun() {
+    QTemporaryDir dir;
+    const QString project = dir.filePath("p"), summary = dir.filePath("s.json");
+    CliResult r = cli(QStringList{"train", "--project", project, "--data", kData, "--summary", summary} + kTiny);
+    QVERIFY2(r.code == 0, qPrintable(r.err));
+    const qint64 id = readJson(summary).value("run_id").toInt();
+    const rr::Project proj = rr::Project::openOrCreate(project);
+    rr::ExperimentStore store(proj.databasePath());
+    auto lock = std::make_unique<rr::Project::RunLock>(proj.lockRun(id));  // its process lives
+    rr::RunRecord run = store.run(id);
+    QJsonObject config = run.config, train = config.value("train").toObject();
+    train.insert("epochs", 6);
+    config.insert("train", train);
+    store.setRunConfig(id, config);
+    store.setRunStarted(id, "cpu");
+    store.setRunStatus(id, rr::RunStatus::Running);
+    QVector<rr::MetricRecord> epochs;
+    for (int e : {3, 4}) {
+      rr::MetricRecord m;
+      m.run = id;
+      m.stage = run.stage;
+      m.step = e;
+      m.epoch = e;
+      m.name = "time/epoch_seconds";
+      m.value = 90;
+      m.wallTime = run.wallSeconds + 100 * (e - 2);  // this session: epochs 3 and 4, 100 s each
+      epochs.append(m);
+    }
+    store.appendMetrics(epochs);
+    store.setRunProgress(id, 4, 2, run.bestValid, run.bestValid);
+
+    r = cli({"runs", "--project", project, "--json"});
+    QCOMPARE(r.code, 0);
+    const QJsonObject row = QJsonDocument::fromJson(r.out.toUtf8()).array().at(0).toObject();
+    QCOMPARE(row.value("stage_epochs").toInt(), 6);
+    // The session started just now (per the store) and epoch 4 ended 200 s into it: 2 epochs left.
+    const int eta = row.value("eta_seconds").toInt(-1);
+    QVERIFY2(eta > 380 && eta <= 400, qPrintable(QString::number(eta)));
+    r = cli({"runs", "--project", project});
+    QCOMPARE(r.code, 0);
+    QVERIFY2(r.out.contains(QString("run %1: %2 epoch 4 / 6, the rest in about 6:").arg(id).arg(run.stage)), qPrintable(r.out));
+
+    lock.reset();  // its process ends: the run is interrupted, and has no ETA
+    r = cli({"runs", "--project", project, "--json"});
+    const QJsonObject after = QJsonDocument::fromJson(r.out.toUtf8()).array().at(0).toObject();
+    QCOMPARE(after.value("status").toString(), QString("interrupted"));
+    QVERIFY(after.value("eta_seconds").isNull());
+    r = cli({"runs", "--project", project});
+    QVERIFY2(!r.out.contains("the rest in about"), qPrintable(r.out));
   }
 
   void benchWritesTheContractFields() {

@@ -20,41 +20,7 @@ class RunsTableTest : public QObject {
  private slots:
   void initTestCase() { rr::test::isolateSettings(); }
 
-  // The ETA of a run another process trains: its stage's epochs left at the pace of its last
-  // (up to four) epochs of this session, counted from when the last one ended.
-  void estimatesWhenAStageTrainedElsewhereEnds() {
-    const QDateTime start = QDateTime::fromString(QStringLiteral("2026-12-04T10:00:00.000Z"), Qt::ISODateWithMs);
-    RunRecord run;
-    run.stage = QStringLiteral("spt");
-    run.startedAt = start;
-    run.wallSeconds = 100;  // earlier sessions: 100 s, epochs 1..14 (resumed with --epochs 30)
-    auto epoch = [](const char* stage, int e, double wall) {
-      MetricRecord m;
-      m.stage = QString::fromLatin1(stage);
-      m.epoch = e;
-      m.name = QStringLiteral("time/epoch_seconds");
-      m.wallTime = wall;
-      return m;
-    };
-    QVector<MetricRecord> recs{epoch("spt", 13, 93), epoch("spt", 14, 99)};
-    QVERIFY(!estimatedStageEnd(run, recs, 30).isValid());  // no epoch yet in this session
-    // First epoch of the session ends 60 s in (data loading included): 60 s per epoch, 15 left.
-    recs.append(epoch("spt", 15, 160));
-    QCOMPARE(estimatedStageEnd(run, recs, 30), start.addSecs(60 + 15 * 60));
-    // Then the last four epochs' pace (the slow first one drops out), from the last one's end.
-    for (int e = 16; e <= 20; ++e) recs.append(epoch("spt", e, 160 + (e - 15) * 50.0));
-    QCOMPARE(estimatedStageEnd(run, recs, 30), start.addSecs(60 + 5 * 50 + 10 * 50));
-    recs.prepend(epoch("rpt", 1, 5000));  // other stages never count, nor does their order
-    QCOMPARE(estimatedStageEnd(run, recs, 30), start.addSecs(60 + 5 * 50 + 10 * 50));
-    QVERIFY(!estimatedStageEnd(run, recs, 20).isValid());  // no epoch left
-    QVERIFY(!estimatedStageEnd(run, recs, 0).isValid());   // the configuration has no epoch count
-    run.startedAt = QDateTime();
-    QVERIFY(!estimatedStageEnd(run, recs, 30).isValid());
-    // A first session: no earlier time, epoch 1 took 30 s.
-    RunRecord fresh;
-    fresh.stage = QStringLiteral("spt");
-    fresh.startedAt = start;
-    QCOMPARE(estimatedStageEnd(fresh, {epoch("spt", 1, 30)}, 4), start.addSecs(30 + 3 * 30));
+  void formatsEtas() {
     QCOMPARE(formatEta(65), QStringLiteral("1:05"));
     QCOMPARE(formatEta(3 * 3600 + 62), QStringLiteral("3:01:02"));
     QCOMPARE(formatEta(-1), QStringLiteral("–"));
