@@ -124,6 +124,13 @@ QVariant RunsModel::data(const QModelIndex& index, int role) const {
   const int col = index.column();
   if (role == Qt::DecorationRole && col == Id) return runColor(r.id);
   if (role == Qt::ForegroundRole && col == Status) return QBrush(statusColor(r.status));
+  // A run trained further (resume --epochs, Train further) keeps the test figures of its
+  // earlier end until it is evaluated again: grey while it trains.
+  const bool staleTest = (col == TestNdcg || col == TestRecall) && !r.test.isEmpty() &&
+                         (r.status == RunStatus::Running || r.status == RunStatus::Paused);
+  if (role == Qt::ForegroundRole && staleTest) return QBrush(QColor(140, 140, 140));
+  if (role == Qt::ToolTipRole && staleTest)
+    return tr("From the model of its earlier end; evaluated again when this training ends.");
   if (role == Qt::TextAlignmentRole &&
       (col == Id || col == Epochs || col == TestNdcg || col == TestRecall || col == Wall))
     return int(Qt::AlignRight | Qt::AlignVCenter);

@@ -256,6 +256,10 @@ class StudioJobsTest : public QObject {
       return items.isEmpty() ? QString() : items.first()->text(1);
     };
     QTRY_COMPARE(explorerDetails(), QStringLiteral("running · epoch 2"));
+    // The runs table keeps the figure, greyed, and says where it comes from.
+    const auto testCell = [&w, run] { return w.runsModel().index(w.runsModel().rowOfRun(run), RunsModel::TestNdcg); };
+    QCOMPARE(testCell().data().toString(), QStringLiteral("0.3000"));
+    QVERIFY(testCell().data(Qt::ToolTipRole).toString().contains("earlier end"));
 
     // Points logged within an epoch reach the chart too.
     other.appendMetrics({loss(3, 2.2)});
@@ -276,6 +280,7 @@ class StudioJobsTest : public QObject {
     QCOMPARE(other.run(run).status, RunStatus::Interrupted);
     QCOMPARE(cellOf(w, run, RunsModel::Progress), QString());
     QTRY_COMPARE(explorerDetails(), QStringLiteral("interrupted · test NDCG@10 0.3000"));
+    QVERIFY(testCell().data(Qt::ToolTipRole).toString().isEmpty());
     // ...and a change of the run's row reloads its series whole.
     QTRY_COMPARE(lossSeries()[0].value, 9.0);
 
