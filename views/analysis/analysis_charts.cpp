@@ -273,6 +273,107 @@ void plotDiversity(QCustomPlot* plot, const DiversityResult& r) {
   plot->replot();
 }
 
+QCPColorMap* plotAttention(QCustomPlot* plot, const InspectorData& d, int step, int stream) {
+  resetPlot(plot);
+  // A fresh colour map and scale each time (a previous call's scale sits right of the axes).
+  for (int i = plot->plotLayout()->elementCount() - 1; i >= 0; --i)
+    if (auto* old = qobject_cast<QCPColorScale*>(plot->plotLayout()->elementAt(i))) plot->plotLayout()->remove(old);
+  plot->plotLayout()->simplify();
+  auto* map = new QCPColorMap(plot->xAxis, plot->yAxis);
+  auto* scale = new QCPColorScale(plot);
+  plot->plotLayout()->addElement(0, 1, scale);
+  scale->setLabel(QStringLiteral("attention"));
+  map->setColorScale(scale);
+  map->setGradient(QCPColorGradient::gpThermal);
+  map->setInterpolate(false);
+  plot->yAxis->setRangeReversed(true);
+  plot->xAxis->setLabel(QStringLiteral("keys: history → reasoning tokens"));
+
+  // Rows: for every layer its heads then their average; columns: keys.
+  QVector<const InspectorData::Map*> maps;
+  for (const auto& m : d.maps)
+    if (m.step == step && m.stream == stream) maps.append(&m);
+  std::sort(maps.begin(), maps.end(), [](auto* a, auto* b) { return a->layer < b->layer; });
+  int keys = 0, rows = 0;
+  for (auto* m : maps) {
+    keys = std::max(keys, m->weights.isEmpty() ? 0 : static_cast<int>(m->weights.first().size()));
+    rows += m->weights.size() + 1;
+  }
+  QSharedPointer<QCPAxisTickerText> yt(new QCPAxisTickerText), xt(new QCPAxisTickerText);
+  if (keys > 0 && rows > 0) {
+    map->data()->setSize(keys, rows);
+    map->data()->setRange(QCPRange(0, keys - 1), QCPRange(0, rows - 1));
+    int row = 0;
+    for (auto* m : maps) {
+      for (int h = 0; h < m->weights.size(); ++h, ++row) {
+        for (int k = 0; k < keys; ++k) map->data()->setCell(k, row, m->weights[h].value(k));
+        yt->addTick(row, QStringLiteral("L%1 h%2").arg(m->layer).arg(h));
+      }
+      const QVector<double> avg = InspectorData::headAverage(*m);
+      for (int k = 0; k < keys; ++k) map->data()->setCell(k, row, avg.value(k));
+      yt->addTick(row, QStringLiteral("L%1 avg").arg(m->layer));
+      ++row;
+    }
+    // Label every n-th history item so the labels never overlap (about 16 px per rotated label,
+    // over the plot's width less its y labels and colour scale), always the most recent item,
+    // and every reasoning token (r0, r1, …).
+    const int itemKeys = maps.first()->itemKeys;
+    const int room = std::max(4, (plot->width() - 160) / 16);
+    const int every = std::max(1, (itemKeys + room - 1) / room);
+    for (int k = 0; k < keys; ++k) {
+      const bool item = k < itemKeys;
+      if (item && (itemKeys - 1 - k) % every != 0) continue;
+      QString label = item ? d.historyLabels.value(d.history.size() - itemKeys + k) : QStringLiteral("r%1").arg(k - itemKeys);
+      if (label.size() > 14) label = label.left(13) + QStringLiteral("…");
+      xt->addTick(k, label);
+    }
+    map->rescaleDataRange(true);
+    plot->xAxis->setRange(-0.5, keys - 0.5);
+    plot->yAxis->setRange(-0.5, rows - 0.5);
+  } else {
+    map->data()->clear();
+    map->setDataRange(QCPRange(0, 1));
+  }
+  plot->yAxis->setTicker(yt);
+  plot->xAxis->setTicker(xt);
+  plot->xAxis->setTickLabelRotation(keys > 8 ? 60 : 0);
+  plot->replot();
+  return map;
+}
+
+void plotTargetRanks(QCustomPlot* plot, const InspectorData& d, int markStep) {
+  resetPlot(plot);
+  plot->xAxis->setLabel(QStringLiteral("step"));
+  plot->yAxis->setLabel(QStringLiteral("target rank"));
+  plot->yAxis->setScaleType(QCPAxis::stLogarithmic);
+  plot->yAxis->setTicker(QSharedPointer<QCPAxisTickerLog>(new QCPAxisTickerLog));
+  plot->yAxis->setRangeReversed(true);
+  plot->xAxis->setTicker(QSharedPointer<QCPAxisTickerFixed>(new QCPAxisTickerFixed));
+  double maxRank = 10;
+  if (!d.ranks.isEmpty()) {
+    plot->legend->setVisible(d.streams > 1);
+    for (int m = 0; m < d.streams; ++m) {
+      QCPGraph* g = plot->addGraph();
+      g->setName(QStringLiteral("stream %1").arg(m));
+      g->setPen(QPen(seriesColor(m), 2));
+      g->setScatterStyle(QCPScatterStyle(QCPScatterStyle::ssCircle, seriesColor(m), Qt::white, 6));
+      for (int s = 0; s < d.ranks.size(); ++s) {
+        g->addData(s, d.ranks[s].value(m) + 1);
+        maxRank = std::max(maxRank, d.ranks[s].value(m) + 1.0);
+      }
+    }
+    if (markStep >= 0) {
+      auto* line = new QCPItemStraightLine(plot);
+      line->point1->setCoords(markStep, 1);
+      line->point2->setCoords(markStep, 2);
+      line->setPen(QPen(Qt::gray, 1, Qt::DashLine));
+    }
+  }
+  plot->xAxis->setRange(-0.5, std::max(1, d.steps) - 0.5);
+  plot->yAxis->setRange(0.8, maxRank * 1.5);
+  plot->replot();
+}
+
 void plotGates(QCustomPlot* plot, const DiversityResult& r) {
   resetPlot(plot);
   setupAxes(plot, QStringLiteral("gate weight g_m"), QStringLiteral("fraction of users"));

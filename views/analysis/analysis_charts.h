@@ -12,6 +12,7 @@
 #include <QVector>
 
 class QCustomPlot;
+class QCPColorMap;
 
 namespace rr {
 class ExperimentStore;
@@ -41,6 +42,14 @@ QVector<QStringList> efficiencyRows(const EfficiencyResult& r);
 void plotDiversity(QCustomPlot* plot, const DiversityResult& r);
 /// Gate-weight histograms per stream (first run that has a gate).
 void plotGates(QCustomPlot* plot, const DiversityResult& r);
+/// The reasoning inspector's heatmap for one reasoning step and stream of a traced case: rows
+/// are every layer's heads then their average, columns the keys (history items, then earlier
+/// reasoning tokens), colour the attention weight. Replaces the plot's colour map and scale.
+/// Key labels are thinned to fit the plot's width. Returns the colour map (empty without data).
+QCPColorMap* plotAttention(QCustomPlot* plot, const InspectorData& d, int step, int stream);
+/// Target rank after every reasoning step, one line per stream (log scale, rank 1 on top); a
+/// dashed line marks `markStep` (none when negative).
+void plotTargetRanks(QCustomPlot* plot, const InspectorData& d, int markStep);
 /// Test metric against one swept key (PLR Figure 2, LARES Figure 5).
 void plotSweep(QCustomPlot* plot, const SweepSummary& s, const QString& key, const QString& metric);
 /// Validation metric (e.g. "valid/ndcg@10") against epoch, one line per run; returns false when

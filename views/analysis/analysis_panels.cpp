@@ -511,14 +511,6 @@ InspectorPanel::InspectorPanel(StudioContext& context, QWidget* parent)
   ml->setContentsMargins(0, 0, 0, 0);
   heat_ = newPlot(mid, 240);
   heat_->setInteractions({});
-  map_ = new QCPColorMap(heat_->xAxis, heat_->yAxis);
-  auto* scale = new QCPColorScale(heat_);
-  heat_->plotLayout()->addElement(0, 1, scale);
-  scale->setLabel(tr("attention"));
-  map_->setColorScale(scale);
-  map_->setGradient(QCPColorGradient::gpThermal);
-  map_->setInterpolate(false);
-  heat_->yAxis->setRangeReversed(true);
   heat_->installEventFilter(this);  // re-thin the key labels when the heatmap is resized
   ml->addWidget(heat_, 3);
   auto* lower = new QHBoxLayout;
@@ -591,30 +583,6 @@ void InspectorPanel::showData(const InspectorData& data) {
   target->setToolTip(target->text());
   history_->addItem(target);
 
-  // Target rank after every step, one line per stream (log scale: rank 1 at the top).
-  resetPlot(ranks_);
-  ranks_->xAxis->setLabel(tr("step"));
-  ranks_->yAxis->setLabel(tr("target rank"));
-  ranks_->yAxis->setScaleType(QCPAxis::stLogarithmic);
-  ranks_->yAxis->setTicker(QSharedPointer<QCPAxisTickerLog>(new QCPAxisTickerLog));
-  ranks_->yAxis->setRangeReversed(true);
-  ranks_->legend->setVisible(data_.streams > 1);
-  double maxRank = 10;
-  for (int m = 0; m < data_.streams; ++m) {
-    QCPGraph* g = ranks_->addGraph();
-    g->setName(tr("stream %1").arg(m));
-    g->setPen(QPen(seriesColor(m), 2));
-    g->setScatterStyle(QCPScatterStyle(QCPScatterStyle::ssCircle, seriesColor(m), Qt::white, 6));
-    for (int s = 0; s < data_.ranks.size(); ++s) {
-      g->addData(s, data_.ranks[s].value(m) + 1);
-      maxRank = std::max(maxRank, data_.ranks[s].value(m) + 1.0);
-    }
-  }
-  ranks_->xAxis->setTicker(QSharedPointer<QCPAxisTickerFixed>(new QCPAxisTickerFixed));
-  ranks_->xAxis->setRange(-0.5, std::max(1, data_.steps) - 0.5);
-  ranks_->yAxis->setRange(0.8, maxRank * 1.5);
-  ranks_->replot();
-
   // The gate chart only exists for models with a stream gate (PLR, hybrid).
   resetPlot(gate_);
   gate_->setVisible(!data_.gate.isEmpty());
@@ -670,68 +638,8 @@ void InspectorPanel::keyPressEvent(QKeyEvent* event) {
 }
 
 void InspectorPanel::refresh() {
-  // Heatmap rows: for every layer its heads then their average; columns: keys (history items,
-  // then earlier reasoning tokens).
-  QVector<const InspectorData::Map*> maps;
-  for (const auto& m : data_.maps)
-    if (m.step == step_ && m.stream == stream_) maps.append(&m);
-  std::sort(maps.begin(), maps.end(), [](auto* a, auto* b) { return a->layer < b->layer; });
-  int keys = 0, rows = 0;
-  for (auto* m : maps) {
-    keys = std::max(keys, m->weights.isEmpty() ? 0 : static_cast<int>(m->weights.first().size()));
-    rows += m->weights.size() + 1;
-  }
-  QSharedPointer<QCPAxisTickerText> yt(new QCPAxisTickerText), xt(new QCPAxisTickerText);
-  if (keys > 0 && rows > 0) {
-    map_->data()->setSize(keys, rows);
-    map_->data()->setRange(QCPRange(0, keys - 1), QCPRange(0, rows - 1));
-    int row = 0;
-    for (auto* m : maps) {
-      for (int h = 0; h < m->weights.size(); ++h, ++row) {
-        for (int k = 0; k < keys; ++k) map_->data()->setCell(k, row, m->weights[h].value(k));
-        yt->addTick(row, tr("L%1 h%2").arg(m->layer).arg(h));
-      }
-      const QVector<double> avg = InspectorData::headAverage(*m);
-      for (int k = 0; k < keys; ++k) map_->data()->setCell(k, row, avg.value(k));
-      yt->addTick(row, tr("L%1 avg").arg(m->layer));
-      ++row;
-    }
-    // Label every n-th history item so the labels never overlap (about 16 px per rotated
-    // label), always the most recent item, and every reasoning token (r0, r1, …).
-    const int itemKeys = maps.isEmpty() ? 0 : maps.first()->itemKeys;
-    // (the heatmap's own width less its y labels and colour scale; refreshed on resize)
-    const int room = std::max(4, (heat_->width() - 160) / 16);
-    const int every = std::max(1, (itemKeys + room - 1) / room);
-    for (int k = 0; k < keys; ++k) {
-      const bool item = k < itemKeys;
-      if (item && (itemKeys - 1 - k) % every != 0) continue;
-      QString label = item ? data_.historyLabels.value(data_.history.size() - itemKeys + k) : tr("r%1").arg(k - itemKeys);
-      if (label.size() > 14) label = label.left(13) + QStringLiteral("…");
-      xt->addTick(k, label);
-    }
-    map_->setDataRange(QCPRange(0, 1));
-    map_->rescaleDataRange(true);
-    heat_->xAxis->setRange(-0.5, keys - 0.5);
-    heat_->yAxis->setRange(-0.5, rows - 0.5);
-  } else {
-    map_->data()->clear();
-    map_->setDataRange(QCPRange(0, 1));
-  }
-  heat_->yAxis->setTicker(yt);
-  heat_->xAxis->setTicker(xt);
-  heat_->xAxis->setTickLabelRotation(keys > 8 ? 60 : 0);
-  heat_->xAxis->setLabel(tr("keys: history → reasoning tokens"));
-  heat_->replot();
-
-  // Highlight the current step on the rank chart.
-  ranks_->clearItems();
-  if (!data_.maps.isEmpty()) {
-    auto* line = new QCPItemStraightLine(ranks_);
-    line->point1->setCoords(step_, 1);
-    line->point2->setCoords(step_, 2);
-    line->setPen(QPen(Qt::gray, 1, Qt::DashLine));
-  }
-  ranks_->replot();
+  map_ = plotAttention(heat_, data_, step_, stream_);
+  plotTargetRanks(ranks_, data_, data_.maps.isEmpty() ? -1 : step_);
 
   QVector<QStringList> rows2;
   for (const auto& t : data_.top)

@@ -365,8 +365,37 @@ void analysisPage(PageWriter& w, const AnalysisRecord& a) {
     QVector<QStringList> rows;
     for (int s = 0; s < d.ranks.size(); ++s)
       for (int m = 0; m < d.ranks[s].size(); ++m)
-        rows.append({QStringLiteral("step %1, stream %2").arg(s).arg(m), QString::number(d.ranks[s][m] + 1)});
-    w.table({QStringLiteral("Reasoning state"), QStringLiteral("target rank")}, rows);
+        rows.append({QStringLiteral("step %1, stream %2").arg(s).arg(m), QString::number(d.ranks[s][m] + 1),
+                     d.gate.isEmpty() ? QStringLiteral("–") : QString::number(d.gate.value(m), 'f', 3)});
+    w.chart(300, [&](QCustomPlot* p) { plotTargetRanks(p, d, -1); }, half, true);
+    w.endRow();
+    w.table({QStringLiteral("Reasoning state"), QStringLiteral("target rank"), QStringLiteral("stream gate")}, rows);
+    // The attention of every reasoning step ≥ 1 and stream (step 0, the encoder's own attention
+    // of the last position, for a model without reasoning steps), two a row.
+    constexpr int kHeatHeight = 340;
+    const int firstStep = d.steps > 1 ? 1 : 0;
+    int inRow = 0;
+    for (int s = firstStep; s < d.steps; ++s)
+      for (int m = 0; m < std::max(1, d.streams); ++m) {
+        if (inRow == 0 && kHeatHeight + 10 > w.remaining()) w.newPage();
+        w.chart(kHeatHeight, [&](QCustomPlot* p) {
+          plotAttention(p, d, s, m);
+          p->plotLayout()->insertRow(0);
+          p->plotLayout()->addElement(0, 0, new QCPTextElement(p, QStringLiteral("step %1 · stream %2").arg(s).arg(m)));
+          p->replot();
+        }, half, true);
+        if (++inRow == 2) {
+          w.endRow();
+          inRow = 0;
+        }
+      }
+    if (inRow > 0) w.endRow();
+    w.paragraph(QStringLiteral("Target rank after every reasoning step (step 0 is the encoder's output h_0) and, per step and "
+                               "stream, where its reasoning token looks: rows are each layer's attention heads and their "
+                               "average, columns the history items (oldest left) and then the stream's reasoning tokens up "
+                               "to this one (r0 is step 1's). Streams see the same history but never each other's tokens. "
+                               "The stream gate weighs the streams' outputs (PLR and the hybrid)."),
+                true);
   }
   w.paragraph(QStringLiteral("Analysis %1 of runs %2, computed %3.").arg(a.id).arg(ids.join(QStringLiteral(", ")), a.createdAt.toLocalTime().toString(QStringLiteral("yyyy-MM-dd hh:mm"))),
               false, 0.8);

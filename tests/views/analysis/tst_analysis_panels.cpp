@@ -384,6 +384,25 @@ class AnalysisPanelsTest : public QObject {
       QVERIFY2(t.contains(QLatin1String(s)), s);
   }
 
+  // Asked for, the report shows the newest inspected case (the planted 3-step, 2-stream trace):
+  // the rank chart, the per-state table with the gate, and a heatmap per step >= 1 and stream.
+  void reportShowsTheInspectedCase() {
+    ReportOptions o;
+    o.projectDir = dir_.path();
+    o.analyses = {"attention"};
+    QCOMPARE(reportPageTitles(o).mid(4), QStringList{"Reasoning inspector"});
+    const QString pdf = dir_.filePath("inspector.pdf");
+    QVERIFY(writeReport(o, pdf) >= 5);
+    if (QStandardPaths::findExecutable("pdftotext").isEmpty()) QSKIP("poppler-utils not installed: text not checked");
+    QProcess text;
+    text.start("pdftotext", {pdf, "-"});
+    QVERIFY(text.waitForFinished());
+    const QString t = QString::fromUtf8(text.readAllStandardOutput());
+    for (const char* s : {"Reasoning inspector", "#1 planted, user u7", "stream gate", "step 2, stream 1", "0.700",
+                          "never each other"})
+      QVERIFY2(t.contains(QLatin1String(s)), s);
+  }
+
   void presentationModeIsFullScreenWithLargeFonts() {
     QWidget* w = openPresentation("analysis.oracle", ctx_, 2.0);
     QVERIFY(w);
