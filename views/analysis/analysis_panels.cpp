@@ -557,8 +557,8 @@ void InspectorPanel::clearResult() {
   data_ = InspectorData();
   step_ = stream_ = 0;
   history_->clear();
-  blank({ranks_, gate_}, {top_});
-  refresh();  // an empty heatmap (not QCPColorMap's initial 10 × 10 zeros) and no position line
+  blank({gate_}, {top_});
+  refresh();  // an empty heatmap and rank chart, and no position line
 }
 
 void InspectorPanel::showResult(const AnalysisRecord& record) { showData(InspectorData::fromJson(record.result)); }
