@@ -222,7 +222,9 @@ void MainWindow::buildActions() {
   exportMenu->addAction(tr("Current &chart (PNG, SVG, PDF, CSV)…"), QKeySequence(Qt::CTRL | Qt::Key_E), curvesPanel_,
                         &CurvesPanel::exportCurrentChart);
   exportMenu->addAction(tr("&Runs table as CSV…"), QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_E), this, &MainWindow::exportRunsCsv);
-  exportMenu->addAction(tr("&Report (PDF)…"), QKeySequence(Qt::CTRL | Qt::Key_R), this, &MainWindow::exportReport);
+  exportMenu->addAction(tr("&Report (PDF)…"), QKeySequence(Qt::CTRL | Qt::Key_R), this, [this] { exportReport(false); });
+  exportMenu->addAction(tr("Report with the &inspected case (PDF)…"), QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_R), this,
+                        [this] { exportReport(true); });
   file->addSeparator();
   file->addAction(tr("&Preferences…"), QKeySequence::Preferences, this, &MainWindow::showPreferences);
   file->addSeparator();
@@ -790,13 +792,14 @@ void MainWindow::importDataset() {
   importDefaults_.insert(handle, {wizard.maxLength(), wizard.split()});
 }
 
-void MainWindow::exportReport() {
+void MainWindow::exportReport(bool withInspector) {
   if (projectDir().isEmpty()) return;
   const QString path = QFileDialog::getSaveFileName(this, tr("Export report"), QStringLiteral("report.pdf"), tr("PDF (*.pdf)"));
   if (path.isEmpty()) return;
   ReportOptions options;
   options.projectDir = projectDir();
   for (qint64 id : selected_) options.runIds.append(id);  // none selected: every completed run
+  options.withInspector = withInspector;
   QApplication::setOverrideCursor(Qt::WaitCursor);
   try {
     const int pages = writeReport(options, path);

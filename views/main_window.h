@@ -134,7 +134,8 @@ class MainWindow : public QMainWindow {
   void togglePauseSelected();
   void stopSelected();
   void exportRunsCsv();
-  void exportReport();
+  /// File → Export → Report; with `withInspector` the newest inspected case is a page of it too.
+  void exportReport(bool withInspector = false);
   void showPreferences();
   /// Explorer and configuration at readable widths, curves taking the rest, runs below them.
   void applyDefaultDockSizes();

@@ -28,7 +28,7 @@ constexpr int kMargin = 70;              // page margin in those units
 constexpr double kChartScale = 2.0;      // charts are rasterised at twice the page resolution
 
 /// Analysis kinds in the order the report shows them (the inspector is per user, so it is left
-/// to the studio unless asked for).
+/// out unless asked for: ReportOptions::withInspector or an explicit list).
 const QStringList kReportKinds{QStringLiteral("oracle"), QStringLiteral("robustness"), QStringLiteral("depth"),
                                QStringLiteral("diversity"), QStringLiteral("efficiency")};
 
@@ -58,7 +58,9 @@ Plan makePlan(const ReportOptions& o) {
   for (qint64 id : p.runIds) p.runs.append(p.store->run(id));
   p.baseline = o.baselineRunId ? o.baselineRunId : p.runIds.value(0);
   p.title = o.title.isEmpty() ? QStringLiteral("%1: results").arg(p.projectName) : o.title;
-  const QStringList kinds = o.analyses.isEmpty() ? kReportKinds : o.analyses;
+  const QStringList kinds = !o.analyses.isEmpty() ? o.analyses
+                            : o.withInspector    ? kReportKinds + QStringList{QStringLiteral("attention")}
+                                                 : kReportKinds;
   for (const QString& kind : kinds) {
     if (!analysisKinds().contains(kind))
       throw ConfigError(QStringLiteral("analyses"), QStringLiteral("'%1' is not one of %2").arg(kind, analysisKinds().join(QStringLiteral(", "))));

@@ -16,6 +16,9 @@ struct ReportOptions {
   QVector<qint64> runIds;      ///< empty = every completed run, oldest first
   qint64 baselineRunId = 0;    ///< comparison baseline; 0 = the first run
   QStringList analyses;        ///< kinds to include (latest stored result of each); empty = all found
+  /// With analyses empty: also the newest inspected case (kind "attention"), which is per user
+  /// and so left out by default.
+  bool withInspector = false;
   QString title;               ///< default "<project name>: results"
 };
 

@@ -389,7 +389,10 @@ class AnalysisPanelsTest : public QObject {
   void reportShowsTheInspectedCase() {
     ReportOptions o;
     o.projectDir = dir_.path();
-    o.analyses = {"attention"};
+    o.withInspector = true;  // the studio's "Report with the inspected case": every kind, then it
+    QCOMPARE(reportPageTitles(o).size(), 4 + 5 + 1);
+    QCOMPARE(reportPageTitles(o).last(), QString("Reasoning inspector"));
+    o.analyses = {"attention"};  // as `export --report --analyses attention`
     QCOMPARE(reportPageTitles(o).mid(4), QStringList{"Reasoning inspector"});
     const QString pdf = dir_.filePath("inspector.pdf");
     QVERIFY(writeReport(o, pdf) >= 5);
