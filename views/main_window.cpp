@@ -66,8 +66,8 @@ QString progressText(const JobProgress& p) {
   QStringList parts;
   if (!p.phase.isEmpty()) parts.append(p.phase);
   if (p.rate > 0) parts.append(QStringLiteral("%1 %2").arg(p.rate, 0, 'f', p.rate < 10 ? 1 : 0).arg(p.rateUnit));
-  if (p.phaseEtaSeconds >= 0) parts.append(QObject::tr("epoch ETA %1").arg(formatEta(p.phaseEtaSeconds)));
-  if (p.etaSeconds >= 0) parts.append(QObject::tr("run ETA %1").arg(formatEta(p.etaSeconds)));
+  if (p.phaseEtaSeconds >= 0) parts.append(QObject::tr("epoch ETA %1").arg(formatClock(p.phaseEtaSeconds)));
+  if (p.etaSeconds >= 0) parts.append(QObject::tr("run ETA %1").arg(formatClock(p.etaSeconds)));
   return parts.join(QStringLiteral(" · "));
 }
 
@@ -728,7 +728,7 @@ void MainWindow::onJobProgress(qint64 handle, const JobProgress& p) {
     }
     // The table cell is narrow: the phase and the whole run's ETA (the status bar has the rest).
     QString cell = p.phase;
-    if (p.etaSeconds >= 0) cell += tr(" · ETA %1").arg(formatEta(p.etaSeconds));
+    if (p.etaSeconds >= 0) cell += tr(" · ETA %1").arg(formatClock(p.etaSeconds));
     runsModel_.setLiveProgress(info.runId, cell, p.fraction);
   }
   updateStatusBar();

@@ -28,19 +28,10 @@ QColor statusColor(RunStatus s) {
 
 QString duration(double seconds) {
   if (seconds <= 0) return {};
-  const qint64 s = static_cast<qint64>(seconds + 0.5);
-  if (s < 60) return QStringLiteral("%1 s").arg(s);
-  if (s < 3600) return QStringLiteral("%1:%2").arg(s / 60).arg(s % 60, 2, 10, QLatin1Char('0'));
-  return QStringLiteral("%1:%2:%3").arg(s / 3600).arg((s / 60) % 60, 2, 10, QLatin1Char('0')).arg(s % 60, 2, 10, QLatin1Char('0'));
+  if (seconds < 59.5) return QStringLiteral("%1 s").arg(std::llround(seconds));
+  return formatClock(seconds);
 }
 }  // namespace
-
-QString formatEta(double seconds) {
-  if (seconds < 0 || !std::isfinite(seconds)) return QStringLiteral("–");
-  const qint64 s = static_cast<qint64>(seconds + 0.5);
-  if (s < 3600) return QStringLiteral("%1:%2").arg(s / 60).arg(s % 60, 2, 10, QLatin1Char('0'));
-  return QStringLiteral("%1:%2:%3").arg(s / 3600).arg((s / 60) % 60, 2, 10, QLatin1Char('0')).arg(s % 60, 2, 10, QLatin1Char('0'));
-}
 
 RunsModel::RunsModel(QObject* parent) : QAbstractTableModel(parent) {}
 RunsModel::~RunsModel() = default;
@@ -163,7 +154,7 @@ QVariant RunsModel::data(const QModelIndex& index, int role) const {
                                           : tr("%1 epoch %2").arg(r.stage).arg(r.epochsRun);
         const QDateTime end = stageEnd_.value(r.id);
         const qint64 left = end.isValid() ? QDateTime::currentDateTimeUtc().secsTo(end) : -1;
-        if (left > 0) text += tr(" · ETA %1").arg(formatEta(static_cast<double>(left)));
+        if (left > 0) text += tr(" · ETA %1").arg(formatClock(static_cast<double>(left)));
         return text;
       }
       return {};

@@ -20,9 +20,6 @@ class ExperimentStore;
 
 namespace rr::views {
 
-/// Formats seconds as "m:ss" or "h:mm:ss" ("–" when negative).
-QString formatEta(double seconds);
-
 class RunsModel : public QAbstractTableModel {
   Q_OBJECT
  public:

@@ -322,7 +322,7 @@ int cmdRuns(QCommandLineParser& p, Context& c) {
                    .arg(r.stage)
                    .arg(r.epochsRun)
                    .arg(stageEpochs(r))
-                   .arg(TerminalProgress::formatDuration(static_cast<double>(secondsLeft.value(r.id))));
+                   .arg(formatClock(static_cast<double>(secondsLeft.value(r.id))));
   c.out.flush();
   return 0;
 }

@@ -13,13 +13,6 @@ TerminalProgress::TerminalProgress(QTextStream& err, bool interactive) : err_(er
 
 TerminalProgress::~TerminalProgress() { clear(); }
 
-QString TerminalProgress::formatDuration(double seconds) {
-  if (!(seconds >= 0) || !std::isfinite(seconds)) return QStringLiteral("--");
-  const qint64 s = static_cast<qint64>(std::llround(seconds));
-  if (s >= 3600) return QStringLiteral("%1:%2:%3").arg(s / 3600).arg((s / 60) % 60, 2, 10, QLatin1Char('0')).arg(s % 60, 2, 10, QLatin1Char('0'));
-  return QStringLiteral("%1:%2").arg(s / 60).arg(s % 60, 2, 10, QLatin1Char('0'));
-}
-
 void TerminalProgress::clear() {
   std::lock_guard<std::mutex> lock(mutex_);
   if (barShown_) {
@@ -39,8 +32,8 @@ void TerminalProgress::jobProgress(const JobProgress& p) {
   QString bar = QString(filled, QLatin1Char('#')) + QString(kBarWidth - filled, QLatin1Char('-'));
   QString line = QStringLiteral("[%1] %2 %3%").arg(bar, p.phase).arg(static_cast<int>(phaseFrac * 100));
   if (p.rate > 0) line += QStringLiteral("  %1 %2").arg(p.rate, 0, 'f', 0).arg(p.rateUnit);
-  if (p.phaseEtaSeconds >= 0) line += QStringLiteral("  ETA %1").arg(formatDuration(p.phaseEtaSeconds));
-  if (p.etaSeconds >= 0) line += QStringLiteral("  (run <= %1)").arg(formatDuration(p.etaSeconds));
+  if (p.phaseEtaSeconds >= 0) line += QStringLiteral("  ETA %1").arg(formatClock(p.phaseEtaSeconds));
+  if (p.etaSeconds >= 0) line += QStringLiteral("  (run <= %1)").arg(formatClock(p.etaSeconds));
   err_ << "\r\033[K" << line;
   err_.flush();
   barShown_ = true;

@@ -22,7 +22,6 @@ class TerminalProgress : public JobObserver {
   /// Removes the bar (before printing results).
   void clear();
 
-  static QString formatDuration(double seconds);  ///< "1:05", "2:03:04", "--"
 
  private:
   QTextStream& err_;

@@ -3,9 +3,18 @@
 #include "core/errors.h"
 #include "core/runtime.h"
 
+#include <cmath>
 #include <exception>
 
 namespace rr {
+
+QString formatClock(double seconds) {
+  if (!(seconds >= 0) || !std::isfinite(seconds)) return QStringLiteral("–");
+  const qint64 s = std::llround(seconds);
+  const auto two = [](qint64 v) { return QStringLiteral("%1").arg(v, 2, 10, QLatin1Char('0')); };
+  if (s < 3600) return QStringLiteral("%1:%2").arg(s / 60).arg(two(s % 60));
+  return QStringLiteral("%1:%2:%3").arg(s / 3600).arg(two((s / 60) % 60)).arg(two(s % 60));
+}
 
 QString jobStatusName(JobStatus s) {
   switch (s) {

@@ -18,6 +18,10 @@ namespace rr {
 enum class JobStatus { Queued, Running, Paused, Completed, Failed, Cancelled };
 QString jobStatusName(JobStatus s);
 
+/// \brief A duration as a clock, for ETAs and wall times: "1:05", "3:01:02"; "–" when unknown
+/// (negative or not finite). The studio and the command line both print durations with it.
+QString formatClock(double seconds);
+
 /// \brief Progress of a job. `fraction` covers the whole job; `phase*` the current phase
 /// (an epoch, an evaluation pass, a file read).
 struct JobProgress {

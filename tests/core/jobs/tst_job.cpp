@@ -6,6 +6,8 @@
 
 #include <atomic>
 #include <chrono>
+#include <cmath>
+#include <limits>
 #include <mutex>
 #include <stdexcept>
 #include <thread>
@@ -249,6 +251,21 @@ class TestJob : public QObject {
     QCOMPARE(obs.statuses(), (QStringList{"running", "paused", "cancelled"}));
     QCOMPARE(job.resumed.load(), 0);
     QCOMPARE(job.exitCode(), 130);
+  }
+
+  // --- formatClock, the one duration format of the studio and the command line ---
+
+  void formatsDurationsAsClocks() {
+    QCOMPARE(formatClock(0), QStringLiteral("0:00"));
+    QCOMPARE(formatClock(59.4), QStringLiteral("0:59"));
+    QCOMPARE(formatClock(59.6), QStringLiteral("1:00"));
+    QCOMPARE(formatClock(65), QStringLiteral("1:05"));
+    QCOMPARE(formatClock(3599.4), QStringLiteral("59:59"));
+    QCOMPARE(formatClock(3 * 3600 + 62), QStringLiteral("3:01:02"));
+    QCOMPARE(formatClock(27 * 3600), QStringLiteral("27:00:00"));
+    QCOMPARE(formatClock(-1), QStringLiteral("–"));
+    QCOMPARE(formatClock(std::nan("")), QStringLiteral("–"));
+    QCOMPARE(formatClock(std::numeric_limits<double>::infinity()), QStringLiteral("–"));
   }
 
   // --- EtaEstimator ---

@@ -20,12 +20,6 @@ class RunsTableTest : public QObject {
  private slots:
   void initTestCase() { rr::test::isolateSettings(); }
 
-  void formatsEtas() {
-    QCOMPARE(formatEta(65), QStringLiteral("1:05"));
-    QCOMPARE(formatEta(3 * 3600 + 62), QStringLiteral("3:01:02"));
-    QCOMPARE(formatEta(-1), QStringLiteral("–"));
-  }
-
   void reloadsFromTheStoreAfterRestart() {
     QTemporaryDir dir;
     const qint64 ds = rr::test::makeProject(dir.path());
@@ -58,6 +52,7 @@ class RunsTableTest : public QObject {
     QCOMPARE(cell(a, RunsModel::Status), QStringLiteral("completed"));
     QCOMPARE(cell(a, RunsModel::TestNdcg), QStringLiteral("0.1234"));
     QCOMPARE(cell(a, RunsModel::Dataset), QStringLiteral("tiny"));
+    QCOMPARE(cell(a, RunsModel::Wall), QStringLiteral("12 s"));
     QCOMPARE(cell(b, RunsModel::Preset), QStringLiteral("lares"));
     QCOMPARE(cell(b, RunsModel::Tags), QStringLiteral("baseline, paper"));
     QCOMPARE(cell(b, RunsModel::Notes), QStringLiteral("first try"));
