@@ -176,7 +176,10 @@ void TrainJob::run() {
     s.config.set(key, extendEpochs_);
     s.store->reopenRunStage(runId_, stored.toJson(), last);
   }
-  s.store->setRunStarted(runId_, s.deviceName);
+  // The session began when its clock did (before the data was loaded), so that started_at plus
+  // a record's wall time in this session is when the record was written.
+  s.store->setRunStarted(runId_, s.deviceName,
+                         QDateTime::currentDateTimeUtc().addMSecs(-st.wall.elapsed()));
   s.store->setRunStatus(runId_, RunStatus::Running);
   reportMessage(QStringLiteral("run %1: %2 on %3 users / %4 items, device %5, threads %6x%7 (torch x BLAS)")
                     .arg(runId_)

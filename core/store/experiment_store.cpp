@@ -503,9 +503,9 @@ void ExperimentStore::setRunResult(qint64 id, const QMap<QString, double>& test,
                {metricMapText(test), jsonText(summary), wallSeconds});
 }
 
-void ExperimentStore::setRunStarted(qint64 id, const QString& device) {
+void ExperimentStore::setRunStarted(qint64 id, const QString& device, const QDateTime& at) {
   d->updateRun(QStringLiteral("mark run %1 started").arg(id), id, QStringLiteral("started_at = ?, device = ?"),
-               {nowText(), device});
+               {at.isValid() ? timeValue(at) : QVariant(nowText()), device});
 }
 
 void ExperimentStore::setRunFinished(qint64 id) {

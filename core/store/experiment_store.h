@@ -60,7 +60,10 @@ class ExperimentStore {
                       const QMap<QString, double>& lastValid);
   void setRunResult(qint64 id, const QMap<QString, double>& test, const QJsonObject& summary,
                     double wallSeconds);
-  void setRunStarted(qint64 id, const QString& device);
+  /// Marks the start of a session on the run at `at` (default now). A training session passes
+  /// the moment its clock started, before loading data, so that started_at + the session's wall
+  /// seconds is the wall-clock time of a record (estimatedStageEnd() relies on it).
+  void setRunStarted(qint64 id, const QString& device, const QDateTime& at = {});
   void setRunFinished(qint64 id);
   void setRunName(qint64 id, const QString& name);
   void setRunTags(qint64 id, const QStringList& tags);

@@ -123,6 +123,14 @@ class TrainJobTest : public QObject {
     QCOMPARE(r.status, RunStatus::Completed);
     QCOMPARE(r.epochsRun, 3);
     QVERIFY(r.test.contains("ndcg@10"));
+    // started_at is when the session's clock started (before loading the data), so started_at
+    // plus a wall time is when it was on the clock: the run ended no earlier than started_at +
+    // wall_seconds (store times and elapsed() are whole milliseconds, hence the 5 ms; the old
+    // start, stamped after loading, was ~20 ms late even on this tiny project).
+    QVERIFY(r.startedAt.isValid() && r.finishedAt.isValid());
+    const qint64 sessionMs = r.startedAt.msecsTo(r.finishedAt);
+    QVERIFY2(sessionMs >= static_cast<qint64>(1000 * r.wallSeconds) - 5,
+             qPrintable(QStringLiteral("started %1 ms before the end, wall %2 s").arg(sessionMs).arg(r.wallSeconds)));
     const auto test = store.evaluation(run, "test");
     QVERIFY(test.has_value());
     QCOMPARE(static_cast<int>(test->ranks.size()), s.value("dataset").toObject().value("users").toInt());
