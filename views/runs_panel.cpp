@@ -42,6 +42,9 @@ class ProgressDelegate : public QStyledItemDelegate {
     bar.progress = static_cast<int>(fraction * 1000);
     bar.text = index.data(Qt::DisplayRole).toString();
     bar.textVisible = true;
+    // Centred, the text is drawn over the whole bar; any other alignment makes the style keep a
+    // "100%"-wide label box beside a shortened bar, which cut "spt epoch 5 / 30 · ETA ..." off.
+    bar.textAlignment = Qt::AlignCenter;
     bar.state = option.state | QStyle::State_Horizontal;
     QApplication::style()->drawControl(QStyle::CE_ProgressBar, &bar, painter);
   }
