@@ -450,6 +450,10 @@ void MainWindow::followOtherProcesses() {
     const bool rowChanged = !known || known->status != r.status || known->stage != r.stage ||
                             known->epochsRun != r.epochsRun || known->wallSeconds != r.wallSeconds;
     changed = changed || rowChanged;
+    if (rowChanged) {  // its epochs and its end in the job log, as a terminal would show them
+      const QString line = followedRunLogLine(known, r);
+      if (!line.isEmpty()) log_->appendPlainText(line);
+    }
     // Its curves: reloaded when its row changed (it ended, or resumed and truncated its
     // series), else only the points it wrote since the last poll while it trains.
     if (!curves_.hasRun(r.id) || !(rowChanged || r.status == RunStatus::Running)) continue;

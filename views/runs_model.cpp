@@ -33,6 +33,40 @@ QString duration(double seconds) {
 }
 }  // namespace
 
+QString followedRunLogLine(const RunRecord* before, const RunRecord& now) {
+  const auto active = [](RunStatus s) { return s == RunStatus::Running || s == RunStatus::Paused; };
+  const QString who = QStringLiteral("[#%1 %2, another process] ").arg(now.id).arg(now.name.isEmpty() ? now.preset : now.name);
+  const bool wasActive = before && active(before->status);
+  if (active(now.status)) {
+    const int total = stageEpochs(now);
+    const QString epochOf = total > 0 ? QStringLiteral("%1 / %2").arg(now.epochsRun).arg(total) : QString::number(now.epochsRun);
+    if (!wasActive) return who + QObject::tr("training: %1 epoch %2").arg(now.stage, epochOf);
+    if (now.stage != before->stage || now.epochsRun <= before->epochsRun) return {};
+    const QString metric = now.config.value(QStringLiteral("train")).toObject().value(QStringLiteral("metric")).toString(QStringLiteral("ndcg@10"));
+    QString line = who + QObject::tr("%1 epoch %2").arg(now.stage, epochOf);
+    if (now.lastValid.contains(metric))
+      line += QObject::tr(": valid %1 = %2 (best %3 @ %4)")
+                  .arg(metric)
+                  .arg(now.lastValid.value(metric), 0, 'f', 4)
+                  .arg(now.bestValid.value(metric), 0, 'f', 4)
+                  .arg(now.bestEpoch);
+    return line;
+  }
+  if (!wasActive) return {};
+  switch (now.status) {
+    case RunStatus::Completed: {
+      QString line = who + QObject::tr("completed");
+      if (now.test.contains(QStringLiteral("ndcg@10")))
+        line += QObject::tr(" · test NDCG@10 %1").arg(now.test.value(QStringLiteral("ndcg@10")), 0, 'f', 4);
+      return line;
+    }
+    case RunStatus::Interrupted:
+      return who + QObject::tr("interrupted: its process stopped without finishing (Run > Start / resume, F5, continues it)");
+    case RunStatus::Failed: return who + QObject::tr("failed: %1").arg(now.error);
+    default: return who + runStatusName(now.status);
+  }
+}
+
 RunsModel::RunsModel(QObject* parent) : QAbstractTableModel(parent) {}
 RunsModel::~RunsModel() = default;
 

@@ -20,6 +20,11 @@ class ExperimentStore;
 
 namespace rr::views {
 
+/// The job log's line for a run another process trains, when its stored row moved from
+/// `before` (nullptr: the run is new to the studio) to `now`: it started, finished an epoch
+/// (with its validation figure), or ended. Empty when there is nothing to say.
+QString followedRunLogLine(const RunRecord* before, const RunRecord& now);
+
 class RunsModel : public QAbstractTableModel {
   Q_OBJECT
  public:

@@ -20,6 +20,39 @@ class RunsTableTest : public QObject {
  private slots:
   void initTestCase() { rr::test::isolateSettings(); }
 
+  void logsTheEpochsOfARunTrainedElsewhere() {
+    RunRecord before;
+    before.id = 7;
+    before.name = QStringLiteral("plr");
+    before.config = RunConfig::fromPreset(QStringLiteral("plr-fast")).toJson();  // train.epochs 200, metric ndcg@10
+    before.stage = QStringLiteral("spt");
+    before.status = RunStatus::Running;
+    before.epochsRun = 1;
+    RunRecord now = before;
+    const QString who = QStringLiteral("[#7 plr, another process] ");
+    QCOMPARE(followedRunLogLine(nullptr, now), who + QStringLiteral("training: spt epoch 1 / 200"));
+    QCOMPARE(followedRunLogLine(&before, now), QString());  // nothing new
+    now.epochsRun = 2;
+    now.bestEpoch = 1;
+    now.bestValid = {{QStringLiteral("ndcg@10"), 0.0312}};
+    now.lastValid = {{QStringLiteral("ndcg@10"), 0.03}};
+    QCOMPARE(followedRunLogLine(&before, now),
+             who + QStringLiteral("spt epoch 2 / 200: valid ndcg@10 = 0.0300 (best 0.0312 @ 1)"));
+    now.status = RunStatus::Paused;  // paused by its process: still training, nothing to add
+    QCOMPARE(followedRunLogLine(&now, now), QString());
+    before = now;
+    now.status = RunStatus::Completed;
+    now.test = {{QStringLiteral("ndcg@10"), 0.0291}};
+    QCOMPARE(followedRunLogLine(&before, now), who + QStringLiteral("completed · test NDCG@10 0.0291"));
+    QCOMPARE(followedRunLogLine(&now, now), QString());
+    QCOMPARE(followedRunLogLine(nullptr, now), QString());  // found finished: nothing happened while watched
+    now.status = RunStatus::Failed;
+    now.error = QStringLiteral("disk full");
+    QCOMPARE(followedRunLogLine(&before, now), who + QStringLiteral("failed: disk full"));
+    now.status = RunStatus::Interrupted;
+    QVERIFY(followedRunLogLine(&before, now).startsWith(who + QStringLiteral("interrupted")));
+  }
+
   void reloadsFromTheStoreAfterRestart() {
     QTemporaryDir dir;
     const qint64 ds = rr::test::makeProject(dir.path());

@@ -10,6 +10,7 @@
 
 #include <QApplication>
 #include <QMessageBox>
+#include <QPlainTextEdit>
 #include <QPushButton>
 #include <QTimer>
 #include <QDir>
@@ -256,6 +257,11 @@ class StudioJobsTest : public QObject {
       return items.isEmpty() ? QString() : items.first()->text(1);
     };
     QTRY_COMPARE(explorerDetails(), QStringLiteral("running · epoch 2"));
+    // The job log follows it as a terminal would: its epochs with their validation figure.
+    const auto jobLog = [&w] { return w.findChild<QPlainTextEdit*>(QStringLiteral("JobLog"))->toPlainText(); };
+    const QString who = QStringLiteral("[#%1 from a terminal, another process] ").arg(run);
+    QTRY_VERIFY2(jobLog().contains(who + QStringLiteral("spt epoch 2 / 4: valid ndcg@10 = 0.1000 (best 0.1000 @ 2)")),
+                 qPrintable(jobLog()));
     // The runs table keeps the figure, greyed, and says where it comes from.
     const auto testCell = [&w, run] { return w.runsModel().index(w.runsModel().rowOfRun(run), RunsModel::TestNdcg); };
     QCOMPARE(testCell().data().toString(), QStringLiteral("0.3000"));
@@ -278,6 +284,7 @@ class StudioJobsTest : public QObject {
     lock.reset();
     QTRY_COMPARE(cellOf(w, run, RunsModel::Status), QStringLiteral("interrupted"));
     QCOMPARE(other.run(run).status, RunStatus::Interrupted);
+    QTRY_VERIFY2(jobLog().contains(who + QStringLiteral("interrupted")), qPrintable(jobLog()));
     QCOMPARE(cellOf(w, run, RunsModel::Progress), QString());
     QTRY_COMPARE(explorerDetails(), QStringLiteral("interrupted · test NDCG@10 0.3000"));
     QVERIFY(testCell().data(Qt::ToolTipRole).toString().isEmpty());
