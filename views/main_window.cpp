@@ -382,6 +382,10 @@ bool MainWindow::openProject(const QString& dir, bool quiet) {
   settings.setValue(QLatin1String(kRecentKey), recent);
   updateRecentMenu();
   reloadFromStore();
+  for (const RunRecord& r : runsModel_.runs()) {  // runs another process is training now
+    const QString line = followedRunLogLine(nullptr, r);
+    if (!line.isEmpty()) log_->appendPlainText(line);
+  }
   importManifestDatasets();
   emit context_->projectChanged();
   return true;

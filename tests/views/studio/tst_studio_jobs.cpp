@@ -262,6 +262,12 @@ class StudioJobsTest : public QObject {
     const QString who = QStringLiteral("[#%1 from a terminal, another process] ").arg(run);
     QTRY_VERIFY2(jobLog().contains(who + QStringLiteral("spt epoch 2 / 4: valid ndcg@10 = 0.1000 (best 0.1000 @ 2)")),
                  qPrintable(jobLog()));
+    {  // a studio opened on the project meanwhile says at once that the run trains elsewhere
+      MainWindow late;
+      QVERIFY2(late.openProject(dir.path(), true), qPrintable(late.lastError()));
+      const QString lateLog = late.findChild<QPlainTextEdit*>(QStringLiteral("JobLog"))->toPlainText();
+      QVERIFY2(lateLog.contains(who + QStringLiteral("training: spt epoch 2 / 4")), qPrintable(lateLog));
+    }
     // The runs table keeps the figure, greyed, and says where it comes from.
     const auto testCell = [&w, run] { return w.runsModel().index(w.runsModel().rowOfRun(run), RunsModel::TestNdcg); };
     QCOMPARE(testCell().data().toString(), QStringLiteral("0.3000"));
