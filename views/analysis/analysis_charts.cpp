@@ -77,6 +77,17 @@ void resetPlot(QCustomPlot* plot) {
   plot->yAxis2->setVisible(false);
   plot->xAxis->setTickLabelRotation(0);
   plot->legend->setVisible(false);
+  for (QCPAxis* axis : {plot->xAxis, plot->yAxis}) {  // shown again after hideAxes()
+    axis->setVisible(true);
+    axis->grid()->setVisible(true);
+  }
+}
+
+void hideAxes(QCustomPlot* plot) {
+  for (QCPAxis* axis : {plot->xAxis, plot->yAxis}) {
+    axis->setVisible(false);
+    axis->grid()->setVisible(false);
+  }
 }
 
 void plotOracle(QCustomPlot* plot, const OracleResult& r) {
@@ -330,9 +341,11 @@ QCPColorMap* plotAttention(QCustomPlot* plot, const InspectorData& d, int step, 
     map->rescaleDataRange(true);
     plot->xAxis->setRange(-0.5, keys - 0.5);
     plot->yAxis->setRange(-0.5, rows - 0.5);
-  } else {
+  } else {  // nothing traced: no axes, no scale (an empty frame, not a chart of nothing)
     map->data()->clear();
     map->setDataRange(QCPRange(0, 1));
+    scale->setVisible(false);
+    hideAxes(plot);
   }
   plot->yAxis->setTicker(yt);
   plot->xAxis->setTicker(xt);
@@ -369,6 +382,7 @@ void plotTargetRanks(QCustomPlot* plot, const InspectorData& d, int markStep) {
       line->setPen(QPen(Qt::gray, 1, Qt::DashLine));
     }
   }
+  if (d.ranks.isEmpty()) hideAxes(plot);
   plot->xAxis->setRange(-0.5, std::max(1, d.steps) - 0.5);
   plot->yAxis->setRange(0.8, maxRank * 1.5);
   plot->replot();

@@ -25,6 +25,8 @@ QColor seriesColor(int index);
 
 /// Clears a plot (graphs, plottables, items, extra axis rects, legend entries).
 void resetPlot(QCustomPlot* plot);
+/// Hides a plot's axes and grid, for a plot with nothing to show (resetPlot() shows them again).
+void hideAxes(QCustomPlot* plot);
 
 /// Grouped bars: per run current vs oracle NDCG@k and Recall@k (PLR Figure 4).
 void plotOracle(QCustomPlot* plot, const OracleResult& r);

@@ -84,10 +84,12 @@ void fillTable(QTableWidget* t, const QStringList& headers, const QVector<QStrin
 QString n4(double v) { return QString::number(v, 'f', 4); }
 
 /// Empties plots and tables, so that a project without results of a kind never goes on
-/// showing the previous project's (or a deleted result's) figures.
+/// showing the previous project's (or a deleted result's) figures. The plots lose their axes
+/// too: an empty 0–5 grid looked like a chart of nothing (the status line says what to do).
 void blank(std::initializer_list<QCustomPlot*> plots, std::initializer_list<QTableWidget*> tables) {
   for (auto* p : plots) {
     resetPlot(p);
+    hideAxes(p);
     p->replot();
   }
   for (auto* t : tables) {

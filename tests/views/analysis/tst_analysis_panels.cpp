@@ -277,6 +277,7 @@ class AnalysisPanelsTest : public QObject {
     QCOMPARE(oracle.plot()->plottableCount(), 0);
     QCOMPARE(oracle.plot()->itemCount(), 0);  // the "gap" labels
     QCOMPARE(oracle.table()->rowCount(), 0);
+    QVERIFY(!oracle.plot()->xAxis->visible() && !oracle.plot()->yAxis->grid()->visible());  // no empty grid
     QCOMPARE(robust.ndcgPlot()->plottableCount(), 0);
     QCOMPARE(robust.recallPlot()->plottableCount(), 0);
     QCOMPARE(robust.table()->rowCount(), 0);
@@ -290,6 +291,7 @@ class AnalysisPanelsTest : public QObject {
     QCOMPARE(inspector.historyList()->count(), 0);
     QCOMPARE(inspector.topTable()->rowCount(), 0);
     QCOMPARE(inspector.rankPlot()->plottableCount(), 0);
+    QVERIFY(!inspector.rankPlot()->yAxis->visible() && !inspector.colorMap()->colorScale()->visible());
     QVERIFY(inspector.positionLabel()->text().isEmpty());
 
     // A panel opened on such a project starts empty too (QCPColorMap starts as 10 × 10 zeros).
@@ -302,7 +304,9 @@ class AnalysisPanelsTest : public QObject {
     // Back on the first project the stored results show again.
     emit ctx_.projectChanged();
     QVERIFY(oracle.table()->rowCount() > 0);
+    QVERIFY(oracle.plot()->xAxis->visible() && oracle.plot()->yAxis->grid()->visible());
     QVERIFY(!inspector.data().maps.isEmpty());
+    QVERIFY(inspector.rankPlot()->yAxis->visible() && inspector.colorMap()->colorScale()->visible());
   }
 
   void sweepBuilderQueuesRuns() {
