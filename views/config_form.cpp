@@ -267,8 +267,7 @@ void ConfigForm::updateVisibility() {
   const QString backbone = valueText(QStringLiteral("model.backbone"));
   for (auto it = fields_.begin(); it != fields_.end(); ++it) {
     const ConfigKey& k = *it->key;
-    bool applies = k.appliesTo.isEmpty() || k.appliesTo.contains(QStringLiteral("reasoner:") + reasoner) ||
-                   k.appliesTo.contains(QStringLiteral("backbone:") + backbone);
+    const bool applies = k.appliesFor(reasoner, backbone);
     // A field with an error is always shown, so the problem can be seen and fixed.
     const bool shown = !it->error->text().isEmpty() || (applies && (showAdvanced_ || !k.advanced));
     it->form->setRowVisible(it->row, shown);

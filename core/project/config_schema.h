@@ -31,6 +31,11 @@ struct ConfigKey {
   /// "reasoner:<kind>" or "backbone:<name>"; forms hide keys that do not apply.
   QStringList appliesTo;
   bool advanced = false;  ///< hidden behind "Show advanced" in forms
+  /// Whether the key matters for a model of this reasoner kind and backbone (see appliesTo).
+  bool appliesFor(const QString& reasoner, const QString& backbone) const {
+    return appliesTo.isEmpty() || appliesTo.contains(QStringLiteral("reasoner:") + reasoner) ||
+           appliesTo.contains(QStringLiteral("backbone:") + backbone);
+  }
 };
 
 /// \brief Registry of all keys (built once; thread-safe to read).

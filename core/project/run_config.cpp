@@ -172,6 +172,11 @@ QStringList RunConfig::getStringList(const QString& key) const {
   return out;
 }
 
+bool RunConfig::applies(const QString& key) const {
+  const ConfigKey* k = ConfigSchema::instance().find(key);
+  return !k || k->appliesFor(getString(QStringLiteral("model.reasoner.kind")), getString(QStringLiteral("model.backbone")));
+}
+
 QString RunConfig::preset() const { return json_.value(QStringLiteral("preset")).toString(); }
 
 QVector<ConfigIssue> RunConfig::issues() const {

@@ -48,6 +48,9 @@ class RunConfig {
   QStringList getStringList(const QString& key) const;
 
   QString preset() const;           ///< the preset this configuration started from
+  /// Whether `key` matters for this configuration's reasoner and backbone (ConfigKey::appliesTo);
+  /// true for keys the schema does not know.
+  bool applies(const QString& key) const;
   /// All problems, including cross-key rules; empty when valid.
   QVector<ConfigIssue> issues() const;
   /// Throws ConfigError for the first issue.

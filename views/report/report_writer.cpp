@@ -405,6 +405,29 @@ void analysisPage(PageWriter& w, const AnalysisRecord& a) {
 
 }  // namespace
 
+QVector<QStringList> configurationRows(const QVector<RunConfig>& configs) {
+  QStringList keys = kConfigKeys;
+  // A setting that does not apply to a run's model (PLR's streams for SASRec) reads "–"; a
+  // setting is listed when its cells differ, so runs that differ only where it does not apply
+  // (two SASRec runs with different PLR settings) do not list it.
+  const auto cell = [](const RunConfig& c, const QString& k) { return c.applies(k) ? jsonText(c.value(k)) : QStringLiteral("–"); };
+  for (int i = 1; i < configs.size(); ++i)
+    for (const QString& k : configs[i].diff(configs.first()).keys()) {
+      if (keys.contains(k) || k == QLatin1String("threads")) continue;
+      QStringList cells;
+      for (const RunConfig& c : configs)
+        if (!cells.contains(cell(c, k))) cells.append(cell(c, k));
+      if (cells.size() > 1) keys.append(k);
+    }
+  QVector<QStringList> rows;
+  for (const QString& k : keys) {
+    QStringList row{k};
+    for (const RunConfig& c : configs) row.append(cell(c, k));
+    rows.append(row);
+  }
+  return rows;
+}
+
 QStringList reportPageTitles(const ReportOptions& options) { return makePlan(options).pageTitles; }
 
 int writeReport(const ReportOptions& options, const QString& pdfPath) {
@@ -451,20 +474,12 @@ int writeReport(const ReportOptions& options, const QString& pdfPath) {
   w.heading(QStringLiteral("Configurations"));
   QStringList headers{QStringLiteral("Setting")};
   for (const auto& r : plan.runs) headers.append(runName(r));
-  QVector<QStringList> cfgRows;
-  QStringList keys = kConfigKeys;
   QVector<RunConfig> configs;
   for (const auto& r : plan.runs) configs.append(storedRunConfig(r.config));
-  for (int i = 1; i < configs.size(); ++i)
-    for (const QString& k : configs[i].diff(configs.first()).keys())
-      if (!keys.contains(k) && k != QLatin1String("threads")) keys.append(k);
-  for (const QString& k : keys) {
-    QStringList row{k};
-    for (const RunConfig& c : configs) row.append(jsonText(c.value(k)));
-    cfgRows.append(row);
-  }
+  const QVector<QStringList> cfgRows = configurationRows(configs);
   w.table(headers, cfgRows);
-  w.paragraph(QStringLiteral("The main settings of every run, followed by every other setting in which the runs differ. "
+  w.paragraph(QStringLiteral("The main settings of every run, followed by every other setting in which the runs differ; "
+                             "– marks a setting that does not apply to the run's model. "
                              "The full configurations are stored with the runs in the project."),
               true);
 

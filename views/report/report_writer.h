@@ -9,6 +9,10 @@
 #include <QStringList>
 #include <QVector>
 
+namespace rr {
+class RunConfig;
+}
+
 namespace rr::views {
 
 struct ReportOptions {
@@ -21,6 +25,12 @@ struct ReportOptions {
   bool withInspector = false;
   QString title;               ///< default "<project name>: results"
 };
+
+/// The report's configuration table, one row per setting: the setting, then its value in each
+/// configuration. The main settings first, then every other one in which the configurations
+/// differ; "–" where a setting does not apply to a run's model (and such cells alone never make
+/// a setting differ).
+QVector<QStringList> configurationRows(const QVector<RunConfig>& configs);
 
 /// The pages the report will have, in order, each as "<title>" (for previews and tests).
 QStringList reportPageTitles(const ReportOptions& options);

@@ -388,6 +388,35 @@ class AnalysisPanelsTest : public QObject {
       QVERIFY2(t.contains(QLatin1String(s)), s);
   }
 
+  // The configuration table marks settings that do not apply to a run's model, and does not
+  // list a setting in which runs differ only where it does not apply.
+  void reportConfigurationTableMarksSettingsThatDoNotApply() {
+    RunConfig sasrec = RunConfig::fromPreset(QStringLiteral("sasrec"));
+    RunConfig sasrecWithPlrKeys = sasrec;
+    sasrecWithPlrKeys.set(QStringLiteral("model.reasoner.rep_dropout"), 0.0);  // ignored by SASRec
+    RunConfig erl = RunConfig::fromPreset(QStringLiteral("rearec-erl"));
+    RunConfig plr = RunConfig::fromPreset(QStringLiteral("plr-fast"));
+    plr.set(QStringLiteral("model.reasoner.inference"), QStringLiteral("reasoning"));
+    const auto rows = configurationRows({sasrec, sasrecWithPlrKeys, erl, plr});
+    const auto row = [&rows](const char* key) {
+      for (const QStringList& r : rows)
+        if (r.first() == QLatin1String(key)) return r.mid(1);
+      return QStringList();
+    };
+    QCOMPARE(row("model.reasoner.streams"), (QStringList{"–", "–", "–", "2"}));
+    QCOMPARE(row("model.reasoner.steps"), (QStringList{"–", "–", "2", "2"}));
+    QCOMPARE(row("model.d"), (QStringList{"64", "64", "64", "64"}));  // a main setting: always listed
+    QCOMPARE(row("model.reasoner.inference"), (QStringList{"–", "–", "–", "reasoning"}));
+    QCOMPARE(row("model.reasoner.rep_dropout"), (QStringList{"–", "–", "–", "0.3"}));  // PLR's; 0 on run 2 is ignored
+    QVERIFY(row("model.reasoner.input_dropout").isEmpty());  // the same stored value in every run
+    QCOMPARE(row("train.batch_size"), (QStringList{"256", "256", "256", "2048"}));
+    QVERIFY(row("model.temperature").size() == 4);  // 1 for SASRec, 0.07 for the reasoners
+    // Two SASRec runs that differ only in a PLR setting: nothing to list beyond the main ones.
+    const auto same = configurationRows({sasrec, sasrecWithPlrKeys});
+    for (const QStringList& r : same) QVERIFY2(r.at(1) == r.at(2), qPrintable(r.join(' ')));
+    QCOMPARE(same.size(), 10);  // the main settings
+  }
+
   // Asked for, the report shows the newest inspected case (the planted 3-step, 2-stream trace):
   // the rank chart, the per-state table with the gate, and a heatmap per step >= 1 and stream.
   void reportShowsTheInspectedCase() {
