@@ -41,7 +41,8 @@ QString followedRunLogLine(const RunRecord* before, const RunRecord& now) {
     const int total = stageEpochs(now);
     const QString epochOf = total > 0 ? QStringLiteral("%1 / %2").arg(now.epochsRun).arg(total) : QString::number(now.epochsRun);
     if (!wasActive) return who + QObject::tr("training: %1 epoch %2").arg(now.stage, epochOf);
-    if (now.stage != before->stage || now.epochsRun <= before->epochsRun) return {};
+    if (now.stage != before->stage) return who + QObject::tr("%1 epoch %2").arg(now.stage, epochOf);  // e.g. spt -> rpt
+    if (now.epochsRun <= before->epochsRun) return {};
     const QString metric = now.config.value(QStringLiteral("train")).toObject().value(QStringLiteral("metric")).toString(QStringLiteral("ndcg@10"));
     QString line = who + QObject::tr("%1 epoch %2").arg(now.stage, epochOf);
     if (now.lastValid.contains(metric))

@@ -38,6 +38,10 @@ class RunsTableTest : public QObject {
     now.lastValid = {{QStringLiteral("ndcg@10"), 0.03}};
     QCOMPARE(followedRunLogLine(&before, now),
              who + QStringLiteral("spt epoch 2 / 200: valid ndcg@10 = 0.0300 (best 0.0312 @ 1)"));
+    RunRecord rpt = now;  // the next stage starts: said without the previous stage's figure
+    rpt.stage = QStringLiteral("rpt");
+    rpt.epochsRun = 0;
+    QCOMPARE(followedRunLogLine(&now, rpt), who + QStringLiteral("rpt epoch 0 / 10"));  // rpt.epochs, its default
     now.status = RunStatus::Paused;  // paused by its process: still training, nothing to add
     QCOMPARE(followedRunLogLine(&now, now), QString());
     before = now;
