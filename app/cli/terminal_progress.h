@@ -22,7 +22,6 @@ class TerminalProgress : public JobObserver {
   /// Removes the bar (before printing results).
   void clear();
 
-
  private:
   QTextStream& err_;
   bool interactive_;

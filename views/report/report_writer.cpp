@@ -408,8 +408,8 @@ void analysisPage(PageWriter& w, const AnalysisRecord& a) {
 QVector<QStringList> configurationRows(const QVector<RunConfig>& configs) {
   QStringList keys = kConfigKeys;
   // A setting that does not apply to a run's model (PLR's streams for SASRec) reads "–"; a
-  // setting is listed when its cells differ, so runs that differ only where it does not apply
-  // (two SASRec runs with different PLR settings) do not list it.
+  // setting is listed when its cells differ, so runs that differ in it only where it applies to
+  // none of them (two SASRec runs with different PLR settings) do not list it.
   const auto cell = [](const RunConfig& c, const QString& k) { return c.applies(k) ? jsonText(c.value(k)) : QStringLiteral("–"); };
   for (int i = 1; i < configs.size(); ++i)
     for (const QString& k : configs[i].diff(configs.first()).keys()) {

@@ -27,9 +27,9 @@ struct ReportOptions {
 };
 
 /// The report's configuration table, one row per setting: the setting, then its value in each
-/// configuration. The main settings first, then every other one in which the configurations
-/// differ; "–" where a setting does not apply to a run's model (and such cells alone never make
-/// a setting differ).
+/// configuration. "–" where a setting does not apply to a run's model. The main settings first,
+/// then every other one whose cells differ (so a setting in which the runs differ only where it
+/// applies to none of them is not listed).
 QVector<QStringList> configurationRows(const QVector<RunConfig>& configs);
 
 /// The pages the report will have, in order, each as "<title>" (for previews and tests).
