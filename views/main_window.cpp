@@ -486,7 +486,7 @@ void MainWindow::setSelectedRuns(const QList<qint64>& ids) {
 QString MainWindow::runLabel(qint64 runId) const {
   const RunRecord* r = runsModel_.run(runId);
   if (!r) return QStringLiteral("run %1").arg(runId);
-  return QStringLiteral("#%1 %2").arg(runId).arg(r->name.isEmpty() ? r->preset : r->name);
+  return rr::runLabel(*r);
 }
 
 void MainWindow::updateCurveRuns() {

@@ -95,7 +95,6 @@ void ProjectExplorer::reload(ExperimentStore* store, const QString& projectName,
                              .arg(100 * d.stats.sparsity, 0, 'f', 2));
       }
       for (const RunRecord& r : store->runs()) {
-        const QString name = r.name.isEmpty() ? r.preset : r.name;
         QString details = runStatusName(r.status);
         // A run trained further (resume --epochs) keeps its earlier test figures until it is
         // evaluated again: while it trains, its epoch says more.
@@ -104,7 +103,7 @@ void ProjectExplorer::reload(ExperimentStore* store, const QString& projectName,
           details += tr(" · test NDCG@10 %1").arg(r.test.value(QStringLiteral("ndcg@10")), 0, 'f', 4);
         else if (r.epochsRun > 0)
           details += tr(" · epoch %1").arg(r.epochsRun);
-        auto* i = new QTreeWidgetItem(runs_, {QStringLiteral("#%1 %2").arg(r.id).arg(name), details});
+        auto* i = new QTreeWidgetItem(runs_, {runLabel(r), details});
         i->setIcon(0, swatch(runColor(r.id)));
         i->setData(0, KindRole, RunItem);
         i->setData(0, IdRole, r.id);

@@ -35,7 +35,7 @@ QString duration(double seconds) {
 
 QString followedRunLogLine(const RunRecord* before, const RunRecord& now) {
   const auto active = [](RunStatus s) { return s == RunStatus::Running || s == RunStatus::Paused; };
-  const QString who = QStringLiteral("[#%1 %2, another process] ").arg(now.id).arg(now.name.isEmpty() ? now.preset : now.name);
+  const QString who = QStringLiteral("[%1, another process] ").arg(runLabel(now));
   const bool wasActive = before && active(before->status);
   if (active(now.status)) {
     const int total = stageEpochs(now);

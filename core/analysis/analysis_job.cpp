@@ -53,11 +53,6 @@ QVector<int> defaultSteps(const RunConfig& cfg) {
 // The efficiency analysis's progress: opening the runs, then the interleaved requests.
 constexpr double kEfficiencyLoadShare = 0.05;
 
-QString runLabel(const RunRecord& r) {
-  const QString base = r.name.isEmpty() ? r.preset : r.name;
-  return QStringLiteral("#%1 %2").arg(r.id).arg(base);
-}
-
 }  // namespace
 
 QStringList analysisParamNames(const QString& kind) {

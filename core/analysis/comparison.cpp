@@ -125,7 +125,7 @@ ComparisonTable buildComparison(const ExperimentStore& store, const QVector<Comp
     row.runId = e.runId;
     row.evaluation = e.evaluation;
     row.baseline = t.baselineRunId && isBaseline(e);
-    row.label = QStringLiteral("#%1 %2").arg(e.runId).arg(run.name.isEmpty() ? run.preset : run.name);
+    row.label = runLabel(run);
     if (e.evaluation != final) row.label += QStringLiteral(" [") + e.evaluation + QLatin1Char(']');
     const auto ev = store.evaluation(e.runId, split, e.evaluation);
     if (ev) {

@@ -31,6 +31,8 @@ RunStatus parseRunStatus(const QString& s) {
   return RunStatus::Failed;
 }
 
+QString runLabel(const RunRecord& r) { return QStringLiteral("#%1 %2").arg(r.id).arg(r.name.isEmpty() ? r.preset : r.name); }
+
 int stageEpochs(const RunRecord& r) {
   const bool rpt = r.stage == QLatin1String("rpt");
   return r.config.value(rpt ? QStringLiteral("rpt") : QStringLiteral("train")).toObject().value(QStringLiteral("epochs")).toInt(0);

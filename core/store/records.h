@@ -67,6 +67,10 @@ struct RunRecord {
   QDateTime finishedAt;
 };
 
+/// How the studio, the command line and the report name a run: "#<id> <name>", the preset in
+/// place of an empty name (e.g. "#4 plr z_rea b256", "#2 sasrec").
+QString runLabel(const RunRecord& r);
+
 /// The epochs the run's current stage may take: train.epochs, or rpt.epochs in the rpt stage
 /// (early stopping may end it sooner); 0 when the configuration lacks it.
 int stageEpochs(const RunRecord& r);

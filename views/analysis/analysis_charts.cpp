@@ -485,7 +485,7 @@ bool plotTrainingCurves(QCustomPlot* plot, const ExperimentStore& store, const Q
     const auto records = store.metrics(runIds[i], metricName);
     if (records.isEmpty()) continue;
     const RunRecord run = store.run(runIds[i]);
-    const QString runLabel = QStringLiteral("#%1 %2").arg(run.id).arg(run.name.isEmpty() ? run.preset : run.name);
+    const QString label = runLabel(run);
     // Stages follow each other: epochs continue across stages. Series logged several times an
     // epoch (losses) are drawn as their per-epoch mean. Losses of different stages are different
     // objectives (SPT's cross-entropy, GRPO's clipped surrogate), so each stage gets its own line
@@ -508,7 +508,7 @@ bool plotTrainingCurves(QCustomPlot* plot, const ExperimentStore& store, const Q
     }
     for (int k = 0; k < series.size(); ++k) {
       const bool named = splitStages && series.size() > 1;
-      QCPGraph* g = lineGraph(plot, named ? QStringLiteral("%1 (%2)").arg(runLabel, series[k].first) : runLabel, i);
+      QCPGraph* g = lineGraph(plot, named ? QStringLiteral("%1 (%2)").arg(label, series[k].first) : label, i);
       g->setScatterStyle(QCPScatterStyle(QCPScatterStyle::ssCircle, 4));
       if (k > 0) {
         QPen pen = g->pen();

@@ -719,10 +719,7 @@ void ComparisonPanel::reload() {
       QSignalBlocker b(baseline_);
       baseline_->clear();
       baseline_->addItem(tr("(none)"), 0);
-      for (qint64 id : ids) {
-        const RunRecord r = store->run(id);
-        baseline_->addItem(QStringLiteral("#%1 %2").arg(id).arg(r.name.isEmpty() ? r.preset : r.name), id);
-      }
+      for (qint64 id : ids) baseline_->addItem(runLabel(store->run(id)), id);
       const int idx = baseline_->findData(chosen);
       baseline_->setCurrentIndex(idx >= 0 ? idx : 0);
     }

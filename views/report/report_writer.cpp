@@ -77,7 +77,6 @@ Plan makePlan(const ReportOptions& o) {
   return p;
 }
 
-QString runName(const RunRecord& r) { return QStringLiteral("#%1 %2").arg(r.id).arg(r.name.isEmpty() ? r.preset : r.name); }
 
 /// Draws pages top to bottom with a cursor; starts a new page when something does not fit.
 class PageWriter {
@@ -456,7 +455,7 @@ int writeReport(const ReportOptions& options, const QString& pdfPath) {
   w.heading(QStringLiteral("Runs"), 1.3);
   QVector<QStringList> runRows;
   for (const auto& r : plan.runs)
-    runRows.append({runName(r), r.preset, runStatusName(r.status), QString::number(r.epochsRun), QString::number(r.bestEpoch),
+    runRows.append({runLabel(r), r.preset, runStatusName(r.status), QString::number(r.epochsRun), QString::number(r.bestEpoch),
                     r.device.isEmpty() ? QStringLiteral("–") : r.device, QStringLiteral("%1 s").arg(r.wallSeconds, 0, 'f', 0)});
   w.table({QStringLiteral("Run"), QStringLiteral("preset"), QStringLiteral("status"), QStringLiteral("epochs"), QStringLiteral("best epoch"),
            QStringLiteral("device"), QStringLiteral("training time")},
@@ -473,7 +472,7 @@ int writeReport(const ReportOptions& options, const QString& pdfPath) {
   w.newPage();
   w.heading(QStringLiteral("Configurations"));
   QStringList headers{QStringLiteral("Setting")};
-  for (const auto& r : plan.runs) headers.append(runName(r));
+  for (const auto& r : plan.runs) headers.append(runLabel(r));
   QVector<RunConfig> configs;
   for (const auto& r : plan.runs) configs.append(storedRunConfig(r.config));
   const QVector<QStringList> cfgRows = configurationRows(configs);
