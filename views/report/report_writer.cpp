@@ -38,6 +38,7 @@ struct Plan {
   QString projectName;
   QVector<RunRecord> runs;
   QVector<qint64> runIds;
+  QVector<RunRecord> leftOut;  ///< with no runs named: the runs that are not completed
   qint64 baseline = 0;
   QVector<AnalysisRecord> analyses;  ///< one per kind, report order
   QStringList pageTitles;
@@ -50,8 +51,12 @@ Plan makePlan(const ReportOptions& o) {
   p.store = std::make_unique<ExperimentStore>(project.databasePath());
   if (o.runIds.isEmpty()) {
     const auto all = p.store->runs();
-    for (auto it = all.rbegin(); it != all.rend(); ++it)
-      if (it->status == RunStatus::Completed) p.runIds.append(it->id);
+    for (auto it = all.rbegin(); it != all.rend(); ++it) {
+      if (it->status == RunStatus::Completed)
+        p.runIds.append(it->id);
+      else
+        p.leftOut.append(*it);
+    }
   } else {
     p.runIds = o.runIds;
   }
@@ -260,6 +265,23 @@ const QStringList kConfigKeys{QStringLiteral("model.backbone"),     QStringLiter
                               QStringLiteral("data.max_len"),       QStringLiteral("train.epochs"),
                               QStringLiteral("train.lr"),           QStringLiteral("train.batch_size")};
 
+/// The title page's line on the runs a default report leaves out, with where each stands.
+QString leftOutLine(const QVector<RunRecord>& runs) {
+  QStringList items;
+  for (const RunRecord& r : runs) {
+    QString state = runStatusName(r.status);
+    if (r.status == RunStatus::Running || r.status == RunStatus::Paused) {
+      const int total = stageEpochs(r);
+      state += total > 0 ? QStringLiteral(", %1 epoch %2 / %3").arg(r.stage).arg(r.epochsRun).arg(total)
+                         : QStringLiteral(", %1 epoch %2").arg(r.stage).arg(r.epochsRun);
+    }
+    items.append(QStringLiteral("%1 (%2)").arg(runLabel(r), state));
+  }
+  return QStringLiteral("Not in this report, because not completed: %1. With no runs named, the report takes every "
+                        "completed run; name runs to include others (select them in the studio, or --run).")
+      .arg(items.join(QStringLiteral(", ")));
+}
+
 QString jsonText(const QJsonValue& v) {
   if (v.isString()) return v.toString();
   if (v.isDouble()) return QString::number(v.toDouble(), 'g', 6);
@@ -460,6 +482,7 @@ int writeReport(const ReportOptions& options, const QString& pdfPath) {
   w.table({QStringLiteral("Run"), QStringLiteral("preset"), QStringLiteral("status"), QStringLiteral("epochs"), QStringLiteral("best epoch"),
            QStringLiteral("device"), QStringLiteral("training time")},
           runRows);
+  if (!plan.leftOut.isEmpty()) w.paragraph(leftOutLine(plan.leftOut), true);
   w.paragraph(QStringLiteral("Contents: configurations; comparison table; training curves%1.")
                   .arg(plan.analyses.isEmpty() ? QString() : QStringLiteral("; ") + [&] {
                     QStringList t;

@@ -17,7 +17,7 @@ namespace rr::views {
 
 struct ReportOptions {
   QString projectDir;
-  QVector<qint64> runIds;      ///< empty = every completed run, oldest first
+  QVector<qint64> runIds;      ///< empty = every completed run, oldest first (the title page names the others)
   qint64 baselineRunId = 0;    ///< comparison baseline; 0 = the first run
   QStringList analyses;        ///< kinds to include (latest stored result of each); empty = all found
   /// With analyses empty: also the newest inspected case (kind "attention"), which is per user

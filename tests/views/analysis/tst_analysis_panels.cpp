@@ -27,6 +27,7 @@
 #include <QStandardPaths>
 #include <QTableWidget>
 #include <QTemporaryDir>
+#include <memory>
 
 using namespace rr;
 using namespace rr::views;
@@ -360,6 +361,20 @@ class AnalysisPanelsTest : public QObject {
   }
 
   void reportHasExpectedPagesAndText() {
+    // A run another process is training (it holds the run's lock): left out, and the title page
+    // says so.
+    const Project project = Project::openOrCreate(dir_.path());
+    qint64 running = 0;
+    std::unique_ptr<Project::RunLock> lock;
+    {
+      ExperimentStore store(project.databasePath());
+      running = createRun(store, store.run(runA_).datasetId, tinyConfig(16), "still training");
+      store.setRunStarted(running, QStringLiteral("cpu"));
+      store.setRunStatus(running, RunStatus::Running);
+      store.setRunStage(running, QStringLiteral("spt"));
+      store.setRunProgress(running, 1, 1, {}, {});
+      lock = std::make_unique<Project::RunLock>(project.lockRun(running));
+    }
     ReportOptions o;
     o.projectDir = dir_.path();
     const QStringList titles = reportPageTitles(o);
@@ -386,6 +401,20 @@ class AnalysisPanelsTest : public QObject {
     for (const char* s : {"Datasets", "Setting", "Comparison", "Training curves", "Oracle ceiling", "Robustness",
                           "Test-time depth", "latency", "#1 small", "#2 wider", "ndcg@10"})
       QVERIFY2(t.contains(QLatin1String(s)), s);
+    const QString leftOut = QStringLiteral("Not in this report, because not completed: #%1 still training (running, spt epoch 1 / 2).").arg(running);
+    QVERIFY2(t.simplified().contains(leftOut), qPrintable(t.left(2000)));
+    // Named, a run that is not completed is reported (with its status) and nothing is said left out.
+    o.runIds = {runA_, running};
+    const QString named = dir_.filePath("named.pdf");
+    writeReport(o, named);
+    QProcess text2;
+    text2.start("pdftotext", {named, "-"});
+    QVERIFY(text2.waitForFinished());
+    const QString t2 = QString::fromUtf8(text2.readAllStandardOutput()).simplified();
+    QVERIFY(t2.contains(QStringLiteral("#%1 still training").arg(running)));
+    QVERIFY(!t2.contains(QLatin1String("Not in this report")));
+    lock.reset();
+    ExperimentStore(project.databasePath()).deleteRun(running);
   }
 
   // The configuration table marks settings that do not apply to a run's model, and does not
