@@ -15,6 +15,7 @@
 #include <QMessageBox>
 #include <QPushButton>
 #include <QScrollArea>
+#include <QScrollBar>
 #include <QSlider>
 #include <QSplitter>
 #include <QToolTip>
@@ -386,8 +387,9 @@ CurvesPanel::CurvesPanel(CurveData& data, QWidget* parent) : QWidget(parent), da
                          "their own legend."));
   legend_->hide();
   rightLayout->addWidget(legend_);
-  auto* scroll = new QScrollArea;
+  auto* scroll = scroll_ = new QScrollArea;
   scroll->setWidgetResizable(true);
+  scroll->installEventFilter(this);  // the grid's columns follow its width
   gridHost_ = new QWidget;
   grid_ = new QGridLayout(gridHost_);
   grid_->setContentsMargins(0, 0, 0, 0);
@@ -561,8 +563,6 @@ void CurvesPanel::rebuildCharts() {
     }
   }
   charts_.clear();
-  while (grid_->count() > 0) delete grid_->takeAt(0);  // layout items only, not their widgets
-  const int columns = wanted.size() > 4 ? 3 : (wanted.size() > 1 ? 2 : 1);
   for (int i = 0; i < wanted.size(); ++i) {
     CurveChart* c = keep.value(wanted[i]);
     if (!c) {
@@ -580,13 +580,35 @@ void CurvesPanel::rebuildCharts() {
     }
     c->setRuns(runs_, labels_);
     charts_.append(c);
-    grid_->addWidget(c, i / columns, i % columns);
-    c->show();
+  }
+  placeCharts();
+  if (!currentMetric.isEmpty()) current_ = chart(currentMetric);
+  refreshLegend();
+}
+
+int CurvesPanel::columnsFor(int charts) const {
+  const int byCount = charts > 4 ? 3 : (charts > 1 ? 2 : 1);
+  // The scroll area's width less a vertical scroll bar, whether or not one shows now, so that a
+  // scroll bar appearing cannot change the column count back and forth.
+  const int width = scroll_->contentsRect().width() - scroll_->verticalScrollBar()->sizeHint().width();
+  return std::clamp(width / kMinChartWidth, 1, byCount);
+}
+
+void CurvesPanel::placeCharts() {
+  while (grid_->count() > 0) delete grid_->takeAt(0);  // layout items only, not their widgets
+  columns_ = columnsFor(charts_.size());
+  for (int i = 0; i < charts_.size(); ++i) {
+    grid_->addWidget(charts_[i], i / columns_, i % columns_);
+    charts_[i]->show();
   }
   emptyLabel_->setVisible(charts_.isEmpty());
   if (charts_.isEmpty()) grid_->addWidget(emptyLabel_, 0, 0);
-  if (!currentMetric.isEmpty()) current_ = chart(currentMetric);
-  refreshLegend();
+}
+
+bool CurvesPanel::eventFilter(QObject* watched, QEvent* event) {
+  if (watched == scroll_ && event->type() == QEvent::Resize && !charts_.isEmpty() && columnsFor(charts_.size()) != columns_)
+    placeCharts();
+  return QWidget::eventFilter(watched, event);
 }
 
 QString CurvesPanel::legendText() const { return legend_->text(); }

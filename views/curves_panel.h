@@ -20,6 +20,7 @@ class QCheckBox;
 class QGridLayout;
 class QLabel;
 class QListWidget;
+class QScrollArea;
 class QSlider;
 
 namespace rr::views {
@@ -114,6 +115,11 @@ class CurvesPanel : public QWidget {
   void flushRedraw();
   /// The legend above the charts: one entry per run with curves, in the run's colour.
   QString legendText() const;
+  /// Columns of the chart grid: up to 3 by the number of charts, and no more than fit side by
+  /// side at kMinChartWidth, so a narrow panel stacks its charts (scrolling down) instead of
+  /// cutting them off at the right.
+  int chartColumns() const { return columns_; }
+  static constexpr int kMinChartWidth = 300;
 
  public slots:
   void exportCurrentChart();
@@ -123,6 +129,9 @@ class CurvesPanel : public QWidget {
   void scheduleRedraw();
   void redraw();
   void rebuildCharts();
+  int columnsFor(int charts) const;
+  void placeCharts();
+  bool eventFilter(QObject* watched, QEvent* event) override;
   void refreshMetricList();
   void refreshLegend();
   static bool shownByDefault(const QString& metric);
@@ -134,6 +143,8 @@ class CurvesPanel : public QWidget {
   QPointer<CurveChart> current_;
   QListWidget* metricList_ = nullptr;
   QGridLayout* grid_ = nullptr;
+  QScrollArea* scroll_ = nullptr;
+  int columns_ = 1;
   QWidget* gridHost_ = nullptr;
   QSlider* smoothingSlider_ = nullptr;
   QLabel* smoothingLabel_ = nullptr;

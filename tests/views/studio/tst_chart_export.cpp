@@ -8,6 +8,8 @@
 #include <QApplication>
 #include <QFile>
 #include <QImage>
+#include <QScrollArea>
+#include <QScrollBar>
 #include <QStandardItemModel>
 #include <QTemporaryDir>
 
@@ -131,6 +133,43 @@ class ChartExportTest : public QObject {
     panel.setRuns({}, {});
     panel.flushRedraw();
     QVERIFY(panel.legendText().isEmpty());
+  }
+
+  // A narrow panel stacks its charts in one column (scrolling down) instead of cutting the
+  // right-hand ones off behind a horizontal scroll bar; widened, it goes back to three.
+  void chartGridColumnsFollowThePanelWidth() {
+    CurveData data;
+    QStringList metrics;
+    for (const char* name : {"loss/total", "loss/ce", "loss/rcl", "loss/div_kl", "valid/ndcg@10", "valid/recall@10"}) {
+      QVector<MetricRecord> curve = lossCurve(1, 20, 1.0);
+      for (MetricRecord& r : curve) r.name = QLatin1String(name);
+      data.append(curve);
+      metrics.append(QLatin1String(name));
+    }
+    CurvesPanel panel(data);
+    panel.resize(1500, 700);
+    panel.show();
+    panel.setRuns({1}, {});
+    panel.setShownMetrics(metrics);
+    panel.flushRedraw();
+    QCOMPARE(panel.charts().size(), 6);
+    QCOMPARE(panel.chartColumns(), 3);
+    auto* scroll = panel.findChild<QScrollArea*>();
+    QVERIFY(scroll);
+    const auto fitsAcross = [&] {
+      for (CurveChart* c : panel.charts())
+        if (c->mapTo(scroll->viewport(), QPoint(c->width(), 0)).x() > scroll->viewport()->width()) return false;
+      return true;
+    };
+    QTRY_VERIFY(fitsAcross());
+    panel.resize(560, 700);  // the studio's curves dock beside the explorer and the configuration
+    QTRY_COMPARE(panel.chartColumns(), 1);
+    QTRY_VERIFY(fitsAcross());
+    QVERIFY(!scroll->horizontalScrollBar()->isVisible());
+    QTRY_VERIFY(scroll->verticalScrollBar()->isVisible());  // six charts, one under another
+    panel.resize(1500, 700);
+    QTRY_COMPARE(panel.chartColumns(), 3);
+    QCOMPARE(panel.charts().size(), 6);  // re-placed, not rebuilt
   }
 
   void streamingRedrawsAreCoalesced() {
