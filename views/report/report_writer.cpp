@@ -82,7 +82,6 @@ Plan makePlan(const ReportOptions& o) {
   return p;
 }
 
-
 /// Draws pages top to bottom with a cursor; starts a new page when something does not fit.
 class PageWriter {
  public:
@@ -265,8 +264,9 @@ const QStringList kConfigKeys{QStringLiteral("model.backbone"),     QStringLiter
                               QStringLiteral("data.max_len"),       QStringLiteral("train.epochs"),
                               QStringLiteral("train.lr"),           QStringLiteral("train.batch_size")};
 
-/// The title page's line on the runs a default report leaves out, with where each stands.
-QString leftOutLine(const QVector<RunRecord>& runs) {
+/// The runs a default report leaves out, each with where it stands: "#4 plr (running, spt
+/// epoch 7 / 30), #5 erl (failed)".
+QString leftOutItems(const QVector<RunRecord>& runs) {
   QStringList items;
   for (const RunRecord& r : runs) {
     QString state = runStatusName(r.status);
@@ -277,9 +277,14 @@ QString leftOutLine(const QVector<RunRecord>& runs) {
     }
     items.append(QStringLiteral("%1 (%2)").arg(runLabel(r), state));
   }
+  return items.join(QStringLiteral(", "));
+}
+
+/// The title page's line on the runs a default report leaves out.
+QString leftOutLine(const QVector<RunRecord>& runs) {
   return QStringLiteral("Not in this report, because not completed: %1. With no runs named, the report takes every "
                         "completed run; name runs to include others (select them in the studio, or --run).")
-      .arg(items.join(QStringLiteral(", ")));
+      .arg(leftOutItems(runs));
 }
 
 QString jsonText(const QJsonValue& v) {
@@ -453,6 +458,9 @@ QStringList reportPageTitles(const ReportOptions& options) { return makePlan(opt
 
 int writeReport(const ReportOptions& options, const QString& pdfPath) {
   Plan plan = makePlan(options);
+  if (plan.runs.isEmpty() && !plan.leftOut.isEmpty())
+    throw UsageError(QStringLiteral("the report has no runs: none is completed yet (%1); wait for one, or name runs with --run")
+                         .arg(leftOutItems(plan.leftOut)));
   if (plan.runs.isEmpty()) throw UsageError(QStringLiteral("the report has no runs: train a run first or name runs with --run"));
   QPdfWriter writer(pdfPath);
   writer.setResolution(kDpi);

@@ -4,6 +4,7 @@
 // pages and text; presentation mode opens full screen.
 // With RR_PANEL_SHOTS=<dir> each panel is also saved as a PNG there (for looking at them).
 #include "core/analysis/analysis_job.h"
+#include "core/errors.h"
 #include "core/jobs/evaluate_job.h"
 #include "core/jobs/import_job.h"
 #include "core/jobs/train_job.h"
@@ -415,6 +416,31 @@ class AnalysisPanelsTest : public QObject {
     QVERIFY(!t2.contains(QLatin1String("Not in this report")));
     lock.reset();
     ExperimentStore(project.databasePath()).deleteRun(running);
+  }
+
+  // With nothing completed yet, the error says which runs there are and where they stand,
+  // rather than "train a run first" while one trains.
+  void reportWithoutCompletedRunsSaysWhy() {
+    QTemporaryDir dir;
+    const Project project = Project::openOrCreate(dir.path());
+    ExperimentStore store(project.databasePath());
+    ImportRequest req;
+    req.projectDir = dir.path();
+    req.source = QStringLiteral("synthetic:users=50,items=20,clusters=2,length=6,seed=1");
+    const qint64 run = createRun(store, importDataset(req, store), tinyConfig(8), "first");
+    const Project::RunLock lock = project.lockRun(run);
+    store.setRunStatus(run, RunStatus::Running);
+    store.setRunStage(run, QStringLiteral("spt"));
+    ReportOptions o;
+    o.projectDir = dir.path();
+    try {
+      writeReport(o, dir.filePath("r.pdf"));
+      QFAIL("a report without completed runs was written");
+    } catch (const UsageError& e) {
+      QVERIFY2(e.message().contains(QStringLiteral("none is completed yet (#%1 first (running, spt epoch 0 / 2))").arg(run)),
+               qPrintable(e.message()));
+    }
+    QVERIFY(!QFile::exists(dir.filePath("r.pdf")));
   }
 
   // The configuration table marks settings that do not apply to a run's model, and does not
