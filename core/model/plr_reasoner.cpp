@@ -4,6 +4,8 @@
 #include "core/model/fused_step.h"
 #include "core/model/scoring.h"
 
+#include <algorithm>
+
 namespace rr {
 
 PlrReasonerImpl::PlrReasonerImpl(Encoder encoder, const RunConfig& cfg)
@@ -178,6 +180,8 @@ ReasoningTrace PlrReasonerImpl::trace(const Batch& batch, bool withAttention) {
   tr.final = rankingState(pass);
   tr.gate = pass.gate;
   tr.candidate.assign(rows.size(), std::vector<bool>(static_cast<size_t>(streams_), true));
+  // h_0 is one state, repeated across the streams only to fill the tensor: one candidate.
+  std::fill(tr.candidate[0].begin() + 1, tr.candidate[0].end(), false);
   const int W = pass.context.width;
   for (size_t l = 0; l < encoderWeights.size(); ++l) {
     AttentionRecord r;

@@ -516,6 +516,9 @@ class ReasonersTest : public QObject {
     QCOMPARE(tr.states.sizes().vec(), (std::vector<int64_t>{3, 3, streams, 16}));
     QVERIFY(maxDiff(tr.final, model->represent(b)) < 1e-6);
     QCOMPARE(static_cast<int>(tr.candidate.size()), 3);
+    // h_0 (s = 0) is the same for every stream: the oracle ranks with it once.
+    for (int s = 0; s < 3; ++s)
+      for (int m = 0; m < streams; ++m) QCOMPARE(bool(tr.candidate[s][m]), s > 0 || m == 0);
     QCOMPARE(static_cast<int>(tr.attention.size()), 2 + 2 * streams * 2);  // encoder + T·M·layers
     for (const auto& r : tr.attention) {
       QCOMPARE(r.itemKeys, 6);
