@@ -432,7 +432,7 @@ void MainWindow::followOtherProcesses() {
   // A process that dies writes nothing, so its runs are checked whether or not the data changed.
   bool orphans = false;
   for (const RunRecord& r : runsModel_.runs())
-    if ((r.status == RunStatus::Running || r.status == RunStatus::Paused) && !runner_.handleForRun(r.id))
+    if (isActiveStatus(r.status) && !runner_.handleForRun(r.id))
       orphans = orphans || !project_->isRunLocked(r.id);
   QVector<RunRecord> runs;
   try {

@@ -98,7 +98,7 @@ void ProjectExplorer::reload(ExperimentStore* store, const QString& projectName,
         QString details = runStatusName(r.status);
         // A run trained further (resume --epochs) keeps its earlier test figures until it is
         // evaluated again: while it trains, its epoch says more.
-        const bool training = r.status == RunStatus::Running || r.status == RunStatus::Paused;
+        const bool training = isActiveStatus(r.status);
         if (r.test.contains(QStringLiteral("ndcg@10")) && !training)
           details += tr(" · test NDCG@10 %1").arg(r.test.value(QStringLiteral("ndcg@10")), 0, 'f', 4);
         else if (r.epochsRun > 0)

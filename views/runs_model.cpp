@@ -34,17 +34,15 @@ QString duration(double seconds) {
 }  // namespace
 
 QString followedRunLogLine(const RunRecord* before, const RunRecord& now) {
-  const auto active = [](RunStatus s) { return s == RunStatus::Running || s == RunStatus::Paused; };
   const QString who = QStringLiteral("[%1, another process] ").arg(runLabel(now));
-  const bool wasActive = before && active(before->status);
-  if (active(now.status)) {
-    const int total = stageEpochs(now);
-    const QString epochOf = total > 0 ? QStringLiteral("%1 / %2").arg(now.epochsRun).arg(total) : QString::number(now.epochsRun);
-    if (!wasActive) return who + QObject::tr("training: %1 epoch %2").arg(now.stage, epochOf);
-    if (now.stage != before->stage) return who + QObject::tr("%1 epoch %2").arg(now.stage, epochOf);  // e.g. spt -> rpt
+  const bool wasActive = before && isActiveStatus(before->status);
+  if (isActiveStatus(now.status)) {
+    const QString progress = stageProgressText(now);
+    if (!wasActive) return who + QObject::tr("training: %1").arg(progress);
+    if (now.stage != before->stage) return who + progress;  // e.g. spt -> rpt
     if (now.epochsRun <= before->epochsRun) return {};
     const QString metric = now.config.value(QStringLiteral("train")).toObject().value(QStringLiteral("metric")).toString(QStringLiteral("ndcg@10"));
-    QString line = who + QObject::tr("%1 epoch %2").arg(now.stage, epochOf);
+    QString line = who + progress;
     if (now.lastValid.contains(metric))
       line += QObject::tr(": valid %1 = %2 (best %3 @ %4)")
                   .arg(metric)
@@ -139,7 +137,7 @@ QString RunsModel::metricText(const RunRecord& r, const QMap<QString, double>& m
 }
 
 bool RunsModel::isActive(const RunRecord& r) const {
-  return !live_.contains(r.id) && (r.status == RunStatus::Running || r.status == RunStatus::Paused);
+  return !live_.contains(r.id) && isActiveStatus(r.status);
 }
 
 QVariant RunsModel::data(const QModelIndex& index, int role) const {
@@ -152,8 +150,7 @@ QVariant RunsModel::data(const QModelIndex& index, int role) const {
   if (role == Qt::ForegroundRole && col == Status) return QBrush(statusColor(r.status));
   // A run trained further (resume --epochs, Train further) keeps the test figures of its
   // earlier end until it is evaluated again: grey while it trains.
-  const bool staleTest = (col == TestNdcg || col == TestRecall) && !r.test.isEmpty() &&
-                         (r.status == RunStatus::Running || r.status == RunStatus::Paused);
+  const bool staleTest = (col == TestNdcg || col == TestRecall) && !r.test.isEmpty() && isActiveStatus(r.status);
   if (role == Qt::ForegroundRole && staleTest) return QBrush(QColor(140, 140, 140));
   if (role == Qt::ToolTipRole && staleTest)
     return tr("From the model of its earlier end; evaluated again when this training ends.");
@@ -185,8 +182,7 @@ QVariant RunsModel::data(const QModelIndex& index, int role) const {
       if (live_.contains(r.id)) return live_.value(r.id).first;
       if (r.status == RunStatus::Completed) return tr("done");
       if (isActive(r)) {  // trained elsewhere: what the store says
-        QString text = stageEpochs(r) > 0 ? tr("%1 epoch %2 / %3").arg(r.stage).arg(r.epochsRun).arg(stageEpochs(r))
-                                          : tr("%1 epoch %2").arg(r.stage).arg(r.epochsRun);
+        QString text = stageProgressText(r);
         const QDateTime end = stageEnd_.value(r.id);
         const qint64 left = end.isValid() ? QDateTime::currentDateTimeUtc().secsTo(end) : -1;
         if (left > 0) text += tr(" · ETA %1").arg(formatClock(static_cast<double>(left)));

@@ -316,12 +316,10 @@ int cmdRuns(QCommandLineParser& p, Context& c) {
   }
   for (const auto& r : runs)
     if (secondsLeft.contains(r.id))
-      c.out << QStringLiteral("run %1: %2 epoch %3 / %4, the rest in about %5 at its recent pace (early stopping or a time "
+      c.out << QStringLiteral("run %1: %2, the rest in about %3 at its recent pace (early stopping or a time "
                               "limit may end it sooner)\n")
                    .arg(r.id)
-                   .arg(r.stage)
-                   .arg(r.epochsRun)
-                   .arg(stageEpochs(r))
+                   .arg(stageProgressText(r))
                    .arg(formatClock(static_cast<double>(secondsLeft.value(r.id))));
   c.out.flush();
   return 0;

@@ -33,6 +33,14 @@ RunStatus parseRunStatus(const QString& s) {
 
 QString runLabel(const RunRecord& r) { return QStringLiteral("#%1 %2").arg(r.id).arg(r.name.isEmpty() ? r.preset : r.name); }
 
+bool isActiveStatus(RunStatus s) { return s == RunStatus::Running || s == RunStatus::Paused; }
+
+QString stageProgressText(const RunRecord& r) {
+  const int total = stageEpochs(r);
+  return total > 0 ? QStringLiteral("%1 epoch %2 / %3").arg(r.stage).arg(r.epochsRun).arg(total)
+                   : QStringLiteral("%1 epoch %2").arg(r.stage).arg(r.epochsRun);
+}
+
 int stageEpochs(const RunRecord& r) {
   const bool rpt = r.stage == QLatin1String("rpt");
   return r.config.value(rpt ? QStringLiteral("rpt") : QStringLiteral("train")).toObject().value(QStringLiteral("epochs")).toInt(0);

@@ -71,6 +71,13 @@ struct RunRecord {
 /// place of an empty name (e.g. "#4 plr z_rea b256", "#2 sasrec").
 QString runLabel(const RunRecord& r);
 
+/// Running or paused: a run some process is training.
+bool isActiveStatus(RunStatus s);
+
+/// Where an active run's current stage stands: "spt epoch 7 / 30" (stageEpochs()), or "spt
+/// epoch 7" when the configuration gives no epoch count.
+QString stageProgressText(const RunRecord& r);
+
 /// The epochs the run's current stage may take: train.epochs, or rpt.epochs in the rpt stage
 /// (early stopping may end it sooner); 0 when the configuration lacks it.
 int stageEpochs(const RunRecord& r);

@@ -52,15 +52,17 @@ Plan makePlan(const ReportOptions& o) {
   if (o.runIds.isEmpty()) {
     const auto all = p.store->runs();
     for (auto it = all.rbegin(); it != all.rend(); ++it) {
-      if (it->status == RunStatus::Completed)
+      if (it->status == RunStatus::Completed) {
         p.runIds.append(it->id);
-      else
+        p.runs.append(*it);
+      } else {
         p.leftOut.append(*it);
+      }
     }
   } else {
     p.runIds = o.runIds;
+    for (qint64 id : p.runIds) p.runs.append(p.store->run(id));
   }
-  for (qint64 id : p.runIds) p.runs.append(p.store->run(id));
   p.baseline = o.baselineRunId ? o.baselineRunId : p.runIds.value(0);
   p.title = o.title.isEmpty() ? QStringLiteral("%1: results").arg(p.projectName) : o.title;
   const QStringList kinds = !o.analyses.isEmpty() ? o.analyses
@@ -270,11 +272,7 @@ QString leftOutItems(const QVector<RunRecord>& runs) {
   QStringList items;
   for (const RunRecord& r : runs) {
     QString state = runStatusName(r.status);
-    if (r.status == RunStatus::Running || r.status == RunStatus::Paused) {
-      const int total = stageEpochs(r);
-      state += total > 0 ? QStringLiteral(", %1 epoch %2 / %3").arg(r.stage).arg(r.epochsRun).arg(total)
-                         : QStringLiteral(", %1 epoch %2").arg(r.stage).arg(r.epochsRun);
-    }
+    if (isActiveStatus(r.status)) state += QStringLiteral(", ") + stageProgressText(r);
     items.append(QStringLiteral("%1 (%2)").arg(runLabel(r), state));
   }
   return items.join(QStringLiteral(", "));
