@@ -11,6 +11,7 @@
 #include <array>
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <numeric>
 #include <set>
 #include <thread>
@@ -75,6 +76,24 @@ EvalOptions batchesOf(int size, int workers) {
   o.workers = workers;
   return o;
 }
+
+/// Forwards to `inner` (a submodule, so it follows eval()), calling `onRepresent` on the ranking thread before each batch.
+class GatedModel : public RecommenderImpl {
+ public:
+  GatedModel(Recommender inner, std::function<void()> onRepresent)
+      : inner_(register_module("inner", std::move(inner))), onRepresent_(std::move(onRepresent)) {}
+  LossOutput loss(const Batch& batch, const LossContext& ctx) override { return inner_->loss(batch, ctx); }
+  torch::Tensor represent(const Batch& batch) override {
+    onRepresent_();
+    return inner_->represent(batch);
+  }
+  torch::Tensor itemTable() override { return inner_->itemTable(); }
+  double flopsPerSample(double seqLen) const override { return inner_->flopsPerSample(seqLen); }
+
+ private:
+  Recommender inner_;
+  std::function<void()> onRepresent_;
+};
 
 }  // namespace
 
@@ -268,16 +287,38 @@ class EvaluatorTest : public QObject {
   }
 
   void aBlockedProgressCallbackHoldsTheOtherWorkers() {
-    // A paused job blocks in the progress callback: the other workers must not run on.
+    // A paused job blocks in the progress callback: the other workers must not run on. The
+    // helper worker is held inside its first batch until the callback is first entered, so the
+    // reporting thread's first batch always comes before the helper could rank them all (a
+    // loaded machine once let the helper finish every batch first, and the test saw nothing).
     Tiny t{"sasrec"};
-    std::vector<int64_t> reported;
-    FullRankingEvaluator(t.builder, batchesOf(4, 2), torch::kCPU).evaluate(*t.model, t.cases, [&](int64_t done, int64_t) {
-      if (reported.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(300));
-      reported.push_back(done);
+    const std::thread::id reporter = std::this_thread::get_id();
+    std::atomic<bool> callbackEntered{false};
+    std::atomic<int> representCalls{0};
+    GatedModel gated(t.model, [&] {
+      ++representCalls;
+      if (std::this_thread::get_id() == reporter) return;
+      const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+      while (!callbackEntered.load() && std::chrono::steady_clock::now() < deadline)
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
     });
+    std::vector<int64_t> reported;
+    int callsWhileBlocked = -1;
+    const EvalResult e = FullRankingEvaluator(t.builder, batchesOf(4, 2), torch::kCPU)
+                             .evaluate(gated, t.cases, [&](int64_t done, int64_t) {
+                               if (reported.empty()) {
+                                 const int before = representCalls.load();
+                                 callbackEntered.store(true);
+                                 std::this_thread::sleep_for(std::chrono::milliseconds(300));
+                                 callsWhileBlocked = representCalls.load() - before;
+                               }
+                               reported.push_back(done);
+                             });
     const int64_t total = static_cast<int64_t>(t.cases.size());
+    QCOMPARE(static_cast<int64_t>(e.ranks.size()), total);
+    QCOMPARE(callsWhileBlocked, 0);  // the helper finished the batch it held and claimed no other
     QVERIFY(reported.size() >= 3);
-    QVERIFY2(reported[1] < total, "the other worker ranked every batch while the callback blocked");
+    QVERIFY2(reported[0] < total, "the helper worker was held, so batches remained after the first report");
     QCOMPARE(reported.back(), total);
   }
 
