@@ -22,18 +22,6 @@
 namespace rr {
 namespace {
 
-torch::Tensor cpuRngState() {
-  auto gen = at::detail::getDefaultCPUGenerator();
-  std::lock_guard<std::mutex> lock(gen.mutex());
-  return gen.get_state();
-}
-
-void setCpuRngState(const torch::Tensor& state) {
-  auto gen = at::detail::getDefaultCPUGenerator();
-  std::lock_guard<std::mutex> lock(gen.mutex());
-  gen.set_state(state);
-}
-
 /// Parameter and buffer shapes by name, saved with each checkpoint: LibTorch's Module::load
 /// silently replaces a tensor of another shape, so the check is ours.
 QJsonObject shapeManifest(const torch::nn::Module& model) {
@@ -69,6 +57,18 @@ void writeDurably(const QString& path, const std::string& bytes) {
 }
 
 }  // namespace
+
+torch::Tensor cpuRngState() {
+  auto gen = at::detail::getDefaultCPUGenerator();
+  std::lock_guard<std::mutex> lock(gen.mutex());
+  return gen.get_state();
+}
+
+void setCpuRngState(const torch::Tensor& state) {
+  auto gen = at::detail::getDefaultCPUGenerator();
+  std::lock_guard<std::mutex> lock(gen.mutex());
+  gen.set_state(state);
+}
 
 QJsonObject StageState::toJson() const {
   return QJsonObject{{QStringLiteral("epoch"), epoch},

@@ -42,4 +42,8 @@ StageState loadCheckpoint(const QString& path, torch::nn::Module& model, torch::
 /// Reads only the StageState of a checkpoint.
 StageState readCheckpointState(const QString& path);
 
+/// The default CPU generator's state (what a checkpoint saves as "rng_cpu"), and setting it back.
+torch::Tensor cpuRngState();
+void setCpuRngState(const torch::Tensor& state);
+
 }  // namespace rr

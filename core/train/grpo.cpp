@@ -2,6 +2,7 @@
 
 #include "core/errors.h"
 #include "core/model/scoring.h"
+#include "core/train/checkpoint.h"
 
 #include <QDataStream>
 #include <QElapsedTimer>
@@ -92,18 +93,6 @@ QString sidePath(const QString& lastCheckpoint, const QString& suffix) {
   QString p = lastCheckpoint;
   if (p.endsWith(QLatin1String("-last.pt"))) p.chop(8);
   return p + suffix;
-}
-
-torch::Tensor cpuRngState() {
-  auto gen = at::detail::getDefaultCPUGenerator();
-  std::lock_guard<std::mutex> lock(gen.mutex());
-  return gen.get_state();
-}
-
-void setCpuRngState(const torch::Tensor& state) {
-  auto gen = at::detail::getDefaultCPUGenerator();
-  std::lock_guard<std::mutex> lock(gen.mutex());
-  gen.set_state(state);
 }
 
 struct RngStateGuard {  // restores the generator state it was built with
