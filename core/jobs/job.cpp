@@ -145,8 +145,10 @@ void Job::checkpointCancel() {
   if (cancel_.load()) throw CancelledError();
   if (!pause_.load()) return;
 
-  setStatus(JobStatus::Paused);
+  // The pause's own work (a train job flushes its metrics and marks the run paused) is done
+  // before anyone is told the job is paused, as onResumed() runs before status Running.
   onPaused();
+  setStatus(JobStatus::Paused);
   {
     std::unique_lock<std::mutex> lock(mutex_);
     pauseCv_.wait(lock, [this] { return !pause_.load() || cancel_.load(); });

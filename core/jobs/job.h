@@ -111,8 +111,8 @@ class Job {
 
  protected:
   virtual void run() = 0;
-  /// Throws CancelledError when cancelled; blocks while paused (status Paused, onPaused(),
-  /// then onResumed() and status Running on resume; cancel() while paused ends the wait and
+  /// Throws CancelledError when cancelled; blocks while paused (onPaused(), then status Paused;
+  /// on resume onResumed(), then status Running; cancel() while paused ends the wait and
   /// throws). Cheap; call between batches.
   void checkpointCancel();
   /// Stores and forwards progress; fills elapsedSeconds from the job's clock when left 0.
