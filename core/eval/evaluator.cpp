@@ -152,7 +152,8 @@ std::vector<std::vector<int32_t>> FullRankingEvaluator::rankBatches(
   } else {
     // Workers claim batches in order; this thread is one of them and alone reports progress.
     // The callback may block (a paused job) or throw CancelledError: the others finish the
-    // batch they hold and claim no other until it returns, or stop.
+    // batch they hold (at most one more, claimed just as the callback began) and claim no
+    // other until it returns, or stop.
     std::atomic<size_t> next{0};
     std::atomic<int64_t> done{0};
     std::atomic<bool> stop{false}, reporting{false};
