@@ -198,6 +198,10 @@ void addCompareOptions(QCommandLineParser& p) {
                                  "Repeatable; tested against the baseline's final evaluation."),
                   QStringLiteral("ID=LABEL")));
   p.addOption(opt(QStringLiteral("split"), QStringLiteral("test|valid (default test)."), QStringLiteral("SPLIT")));
+  p.addOption(opt(QStringLiteral("by-length"),
+                  QStringLiteral("One table per group of cases by history length (items before the target): N groups "
+                                 "of about equal size, 2 to 20. Metrics and paired tests over each group's cases."),
+                  QStringLiteral("N")));
   p.addOption(opt(QStringLiteral("format"), QStringLiteral("markdown|csv|latex (default markdown)."), QStringLiteral("FORMAT")));
   p.addOption(opt(QStringLiteral("output"), QStringLiteral("Write the table to this file instead of stdout."), QStringLiteral("FILE")));
 }
@@ -228,13 +232,20 @@ int cmdCompare(QCommandLineParser& p, QTextStream& out, QTextStream& err) {
     entries.append({id, v.mid(eq + 1).trimmed()});
   }
   const QString split = p.value(QStringLiteral("split")).isEmpty() ? QStringLiteral("test") : p.value(QStringLiteral("split"));
-  const ComparisonTable t = buildComparison(store, entries, baseline, split);
   const QString format = p.value(QStringLiteral("format")).isEmpty() ? QStringLiteral("markdown") : p.value(QStringLiteral("format"));
-  QString text;
-  if (format == QLatin1String("markdown")) text = t.toMarkdown();
-  else if (format == QLatin1String("csv")) text = t.toCsv();
-  else if (format == QLatin1String("latex")) text = t.toLatex();
-  else throw UsageError(QStringLiteral("--format: '%1' is not one of markdown, csv, latex").arg(format));
+  formatComparisons({}, format);  // a bad --format fails before any work
+  QVector<ComparisonTable> tables;
+  if (p.isSet(QStringLiteral("by-length"))) {
+    bool ok = false;
+    const int groups = p.value(QStringLiteral("by-length")).toInt(&ok);
+    if (!ok) throw UsageError(QStringLiteral("--by-length: expected a number of groups, got '%1'").arg(p.value(QStringLiteral("by-length"))));
+    if (entries.isEmpty()) throw UsageError(QStringLiteral("--by-length: no runs to compare"));
+    for (const CaseGroup& g : historyLengthGroups(store, entries.first().runId, split, groups))
+      tables.append(buildComparison(store, entries, baseline, split, {}, g));
+  } else {
+    tables.append(buildComparison(store, entries, baseline, split));
+  }
+  const QString text = formatComparisons(tables, format);
   if (p.isSet(QStringLiteral("output"))) {
     writeText(p.value(QStringLiteral("output")), text.toUtf8());
     err << QStringLiteral("wrote %1\n").arg(p.value(QStringLiteral("output")));

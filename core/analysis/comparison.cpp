@@ -3,9 +3,12 @@
 #include "core/errors.h"
 #include "core/eval/metrics.h"
 #include "core/eval/significance.h"
+#include "core/jobs/run_session.h"
+#include "core/project/stored_config.h"
 #include "core/store/experiment_store.h"
 
 #include <algorithm>
+#include <numeric>
 
 namespace rr {
 
@@ -43,10 +46,12 @@ QString latexEscape(QString s) {
 
 QString ComparisonTable::toCsv() const {
   QStringList head{QStringLiteral("run"), QStringLiteral("label")};
+  if (!group.isEmpty()) head.prepend(QStringLiteral("group"));
   for (const QString& m : metrics) head << m << m + QStringLiteral(" improvement") << m + QStringLiteral(" p");
   QString out = head.join(QLatin1Char(',')) + QLatin1Char('\n');
   for (const auto& r : rows) {
     QStringList f{QString::number(r.runId), csvField(r.label)};
+    if (!group.isEmpty()) f.prepend(csvField(group));
     for (const QString& m : metrics) {
       f << (r.values.contains(m) ? QString::number(r.values.value(m), 'g', 8) : QString());
       f << (r.improvement.contains(m) ? QString::number(r.improvement.value(m), 'g', 6) : QString());
@@ -58,7 +63,8 @@ QString ComparisonTable::toCsv() const {
 }
 
 QString ComparisonTable::toMarkdown() const {
-  QString out = QStringLiteral("| Run |");
+  QString out = group.isEmpty() ? QString() : QStringLiteral("### ") + group + QStringLiteral("\n\n");
+  out += QStringLiteral("| Run |");
   for (const QString& m : metrics) out += QLatin1Char(' ') + m + QStringLiteral(" |");
   out += QStringLiteral("\n|---|");
   for (int i = 0; i < metrics.size(); ++i) out += QStringLiteral("---:|");
@@ -92,7 +98,8 @@ QString ComparisonTable::missingRanksNote() const {
 }
 
 QString ComparisonTable::toLatex() const {
-  QString out = QStringLiteral("\\begin{tabular}{l") + QString(metrics.size(), QLatin1Char('r')) + QStringLiteral("}\n\\hline\nRun");
+  QString out = group.isEmpty() ? QString() : QStringLiteral("%% ") + group + QLatin1Char('\n');
+  out += QStringLiteral("\\begin{tabular}{l") + QString(metrics.size(), QLatin1Char('r')) + QStringLiteral("}\n\\hline\nRun");
   for (const QString& m : metrics) out += QStringLiteral(" & ") + latexEscape(m);
   out += QStringLiteral(" \\\\\n\\hline\n");
   for (int i = 0; i < rows.size(); ++i) {
@@ -110,17 +117,85 @@ QString ComparisonTable::toLatex() const {
   return out;
 }
 
-ComparisonTable buildComparison(const ExperimentStore& store, const QVector<ComparisonEntry>& entries,
-                                qint64 baselineRunId, const QString& split, const QStringList& metrics) {
+QString formatComparisons(const QVector<ComparisonTable>& tables, const QString& format) {
+  if (format != QLatin1String("markdown") && format != QLatin1String("csv") && format != QLatin1String("latex"))
+    throw UsageError(QStringLiteral("--format: '%1' is not one of markdown, csv, latex").arg(format));
+  QString text;
+  for (const ComparisonTable& t : tables) {
+    if (format == QLatin1String("csv")) {
+      const QString csv = t.toCsv();
+      text += text.isEmpty() ? csv : csv.section(QLatin1Char('\n'), 1);
+    } else {
+      if (!text.isEmpty()) text += QLatin1Char('\n');
+      text += format == QLatin1String("markdown") ? t.toMarkdown() : t.toLatex();
+    }
+  }
+  return text;
+}
+
+QString CaseGroup::label(const QString& split) const {
+  const QString lengths = minLength == maxLength ? QString::number(minLength)
+                                                 : QStringLiteral("%1–%2").arg(minLength).arg(maxLength);
+  return QStringLiteral("history %1 item%2, %3 %4 cases")
+      .arg(lengths, maxLength == 1 ? QString() : QStringLiteral("s"))
+      .arg(cases.size())
+      .arg(split);
+}
+
+QVector<CaseGroup> historyLengthGroups(const ExperimentStore& store, qint64 runId, const QString& split, int groups) {
+  if (groups < 2 || groups > 20)
+    throw UsageError(QStringLiteral("--by-length: %1 groups; give 2 to 20").arg(groups));
+  if (split != QLatin1String("test") && split != QLatin1String("valid"))
+    throw UsageError(QStringLiteral("--split: '%1' is not one of test, valid").arg(split));
+  const RunRecord run = store.run(runId);
+  const DataSplit s = splitFor(store.loadDatasetData(run.datasetId), storedRunConfig(run.config));
+  const std::vector<EvalCase>& cases = split == QLatin1String("valid") ? s.valid : s.test;
+  std::vector<int> order(cases.size());
+  std::iota(order.begin(), order.end(), 0);
+  std::stable_sort(order.begin(), order.end(), [&](int a, int b) { return cases[a].pos < cases[b].pos; });
+  QVector<CaseGroup> out;
+  size_t i = 0;
+  while (i < order.size()) {
+    CaseGroup g;
+    g.minLength = g.maxLength = cases[order[i]].pos;
+    // This group's share of the cases, counted from the start so rounding does not pile up.
+    const size_t made = static_cast<size_t>(out.size()) + 1;
+    const size_t end = made >= static_cast<size_t>(groups) ? order.size() : order.size() * made / static_cast<size_t>(groups);
+    while (i < order.size() && (i < end || cases[order[i]].pos == g.maxLength)) {
+      g.maxLength = cases[order[i]].pos;
+      g.cases.push_back(order[i++]);
+    }
+    std::sort(g.cases.begin(), g.cases.end());
+    out.append(std::move(g));
+  }
+  return out;
+}
+
+namespace {
+
+ComparisonTable build(const ExperimentStore& store, const QVector<ComparisonEntry>& entries, qint64 baselineRunId,
+                      const QString& split, const QStringList& metrics, const CaseGroup* group) {
   ComparisonTable t;
   t.split = split;
+  if (group) t.group = group->label(split);
   t.metrics = metrics.isEmpty() ? summaryMetricNames() : metrics;
   const QString final = QStringLiteral("final");
   const auto isBaseline = [&](const ComparisonEntry& e) { return e.runId == baselineRunId && e.evaluation == final; };
   t.baselineRunId = std::any_of(entries.begin(), entries.end(), isBaseline) ? baselineRunId : 0;
   std::vector<std::vector<int32_t>> ranks;
+  RunRecord first;
   for (const ComparisonEntry& e : entries) {
     const RunRecord run = store.run(e.runId);
+    if (group && first.id == 0) first = run;
+    if (group && run.id != first.id) {
+      const RunConfig a = storedRunConfig(first.config), b = storedRunConfig(run.config);
+      for (const char* key : {"data.split", "data.valid_cut", "data.test_cut"})
+        if (run.datasetId != first.datasetId || a.value(QLatin1String(key)) != b.value(QLatin1String(key)))
+          throw UsageError(QStringLiteral("--by-length: run %1 is on another dataset or split than run %2; runs compared "
+                                          "case by case must share both")
+                               .arg(run.id)
+                               .arg(first.id));
+    }
     ComparisonTable::Row row;
     row.runId = e.runId;
     row.evaluation = e.evaluation;
@@ -128,7 +203,23 @@ ComparisonTable buildComparison(const ExperimentStore& store, const QVector<Comp
     row.label = runLabel(run);
     if (e.evaluation != final) row.label += QStringLiteral(" [") + e.evaluation + QLatin1Char(']');
     const auto ev = store.evaluation(e.runId, split, e.evaluation);
-    if (ev) {
+    if (ev && group) {  // the group's cases only; a row without per-user ranks stays empty
+      std::vector<int32_t> sub;
+      for (int c : ev->ranks.empty() ? std::vector<int>() : group->cases) {
+        if (c >= static_cast<int>(ev->ranks.size()))
+          throw UsageError(QStringLiteral("--by-length: run %1 has %2 %3 cases, fewer than its split gives")
+                               .arg(e.runId).arg(ev->ranks.size()).arg(split));
+        sub.push_back(ev->ranks[static_cast<size_t>(c)]);
+      }
+      row.perCase = !sub.empty();
+      for (const QString& m : t.metrics) {
+        MetricName name;
+        if (!row.perCase || !MetricName::parse(m, &name)) continue;
+        const std::vector<double> v = perCaseMetric(sub, name);
+        row.values.insert(m, std::accumulate(v.begin(), v.end(), 0.0) / static_cast<double>(v.size()));
+      }
+      ranks.push_back(std::move(sub));
+    } else if (ev) {
       row.values = ev->metrics;
       row.perCase = !ev->ranks.empty();
       ranks.push_back(ev->ranks);
@@ -137,7 +228,7 @@ ComparisonTable buildComparison(const ExperimentStore& store, const QVector<Comp
                                                   "reasonrec evaluate --run %1 --set %3)")
                                        .arg(e.runId).arg(split, e.evaluation));
     } else {
-      if (split == QLatin1String("test")) row.values = run.test;
+      if (split == QLatin1String("test") && !group) row.values = run.test;
       ranks.emplace_back();
     }
     t.rows.append(row);
@@ -161,6 +252,19 @@ ComparisonTable buildComparison(const ExperimentStore& store, const QVector<Comp
     }
   }
   return t;
+}
+
+}  // namespace
+
+ComparisonTable buildComparison(const ExperimentStore& store, const QVector<ComparisonEntry>& entries,
+                                qint64 baselineRunId, const QString& split, const QStringList& metrics) {
+  return build(store, entries, baselineRunId, split, metrics, nullptr);
+}
+
+ComparisonTable buildComparison(const ExperimentStore& store, const QVector<ComparisonEntry>& entries,
+                                qint64 baselineRunId, const QString& split, const QStringList& metrics,
+                                const CaseGroup& group) {
+  return build(store, entries, baselineRunId, split, metrics, &group);
 }
 
 ComparisonTable buildComparison(const ExperimentStore& store, const QVector<qint64>& runIds, qint64 baselineRunId,

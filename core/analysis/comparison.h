@@ -8,6 +8,8 @@
 #include <QStringList>
 #include <QVector>
 
+#include <vector>
+
 namespace rr {
 
 class ExperimentStore;
@@ -26,6 +28,7 @@ struct ComparisonTable {
     bool perCase = false;  ///< per-user ranks stored (else no p-value: values from the run record)
   };
   QString split = QStringLiteral("test");
+  QString group;              ///< the case group's label ("history 3–4 items, 5,120 cases"); empty: all cases
   QStringList metrics;        ///< column order
   qint64 baselineRunId = 0;   ///< 0 = none
   double alpha = 0.05;        ///< significance level of the marker
@@ -43,6 +46,10 @@ struct ComparisonTable {
   QString toLatex() const;     ///< tabular with \textbf best and ^{*} markers
 };
 
+/// \brief The tables one after another in `format` ("markdown" | "csv" | "latex"); CSV gets one
+/// header for all (its group column tells them apart). Throws UsageError for another format.
+QString formatComparisons(const QVector<ComparisonTable>& tables, const QString& format);
+
 /// One row to build: a run and the label of its stored evaluation ("final", or the overrides a
 /// `reasonrec evaluate --set ...` was run with).
 struct ComparisonEntry {
@@ -50,12 +57,34 @@ struct ComparisonEntry {
   QString evaluation = QStringLiteral("final");
 };
 
+/// \brief Cases of a split whose histories (items before the target, the whole history, not
+/// cut to max_len) have minLength..maxLength items.
+struct CaseGroup {
+  int minLength = 0;
+  int maxLength = 0;
+  std::vector<int> cases;  ///< indices into the split's case order (the order of stored ranks)
+  QString label(const QString& split) const;  ///< "history 3–4 items, 5,120 test cases"
+};
+
+/// \brief The cases of `split` of a run's dataset, under its split settings, in `groups` groups
+/// of about equal size by history length: a group ends at the first length where it holds
+/// 1/groups of the cases, and cases of one length stay together, so there may be fewer groups
+/// (a dataset where every history is 4 items long gives one). Throws Error for an unknown
+/// run, or UsageError for groups outside 2..20.
+QVector<CaseGroup> historyLengthGroups(const ExperimentStore& store, qint64 runId, const QString& split, int groups);
+
 /// Builds the table from the store. Per-case vectors must align (same split and case count)
 /// for a p-value; otherwise the p-value is absent. The baseline row is the baseline run's
 /// "final" evaluation. Throws Error when a run is unknown or a labelled evaluation is missing.
 ComparisonTable buildComparison(const ExperimentStore& store, const QVector<ComparisonEntry>& entries,
                                 qint64 baselineRunId = 0, const QString& split = QStringLiteral("test"),
                                 const QStringList& metrics = {});
+/// The table over one group of cases: each row's values and p-values come from its per-user
+/// ranks at the group's cases (a row without them stays empty). Every run must share the
+/// dataset and split settings the group was made from (else UsageError naming the run).
+ComparisonTable buildComparison(const ExperimentStore& store, const QVector<ComparisonEntry>& entries,
+                                qint64 baselineRunId, const QString& split, const QStringList& metrics,
+                                const CaseGroup& group);
 /// The same with every run's "final" evaluation.
 ComparisonTable buildComparison(const ExperimentStore& store, const QVector<qint64>& runIds,
                                 qint64 baselineRunId = 0, const QString& split = QStringLiteral("test"),

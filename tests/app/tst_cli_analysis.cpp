@@ -117,6 +117,16 @@ class CliAnalysisTest : public QObject {
     QCOMPARE(r.code, 0);
     QCOMPARE(r.out.split('\n', Qt::SkipEmptyParts).size(), 3);
     QCOMPARE(cli({"compare", "--project", project_, "--format", "xml"}).code, 2);
+    // By history length: one table per group, one CSV header for all of them.
+    r = cli({"compare", "--project", project_, "--run", "1,2", "--baseline", "1", "--by-length", "2"});
+    QCOMPARE(r.code, 0);
+    QVERIFY2(r.out.count("### history ") >= 1 && r.out.count("(baseline)") == r.out.count("### history "), qPrintable(r.out));
+    r = cli({"compare", "--project", project_, "--run", "1,2", "--by-length", "2", "--format", "csv"});
+    QCOMPARE(r.code, 0);
+    QCOMPARE(r.out.count("group,run,label"), 1);
+    r = cli({"compare", "--project", project_, "--run", "1,2", "--by-length", "x"});
+    QCOMPARE(r.code, 2);
+    QVERIFY2(r.err.contains("--by-length"), qPrintable(r.err));
   }
 
   void sweepQueues() {

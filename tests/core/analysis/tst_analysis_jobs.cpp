@@ -5,6 +5,7 @@
 #include "core/analysis/analysis_results.h"
 #include "core/analysis/comparison.h"
 #include "core/analysis/sweep.h"
+#include "core/data/split.h"
 #include "core/errors.h"
 #include "core/eval/metrics.h"
 #include "core/eval/significance.h"
@@ -17,6 +18,9 @@
 
 #include <QJsonArray>
 #include <QTemporaryDir>
+
+#include <cmath>
+#include <numeric>
 
 using namespace rr;
 
@@ -206,6 +210,71 @@ class AnalysisJobsTest : public QObject {
     const QStringList csv = t.toCsv().split('\n', Qt::SkipEmptyParts);
     QCOMPARE(csv.size(), 3);
     QCOMPARE(csv[0].split(',').size(), 2 + 3 * t.metrics.size());
+  }
+
+  // By history length: the groups partition the test cases into ascending length ranges, and
+  // each group's table holds the metrics and paired tests of those cases alone.
+  void comparisonByHistoryLength() {
+    ExperimentStore store(Project::openOrCreate(dir_.path()).databasePath());
+    const DataSplit split = makeSplit(store.loadDatasetData(datasetId_), SplitOptions());  // the runs' leave-one-out
+    const QVector<CaseGroup> groups = historyLengthGroups(store, runA_, "test", 3);
+    QVERIFY(groups.size() >= 2 && groups.size() <= 3);
+    std::vector<int> seen;
+    for (int g = 0; g < groups.size(); ++g) {
+      if (g > 0) QVERIFY(groups[g].minLength > groups[g - 1].maxLength);
+      QVERIFY(std::is_sorted(groups[g].cases.begin(), groups[g].cases.end()));
+      for (int c : groups[g].cases) {
+        const int len = split.test[static_cast<size_t>(c)].pos;
+        QVERIFY(len >= groups[g].minLength && len <= groups[g].maxLength);
+        seen.push_back(c);
+      }
+    }
+    std::sort(seen.begin(), seen.end());
+    std::vector<int> all(split.test.size());
+    std::iota(all.begin(), all.end(), 0);
+    QCOMPARE(seen, all);  // every case once
+
+    const auto evA = store.evaluation(runA_, "test"), evB = store.evaluation(runB_, "test");
+    const double overall = evA->metrics.value("ndcg@10");
+    double weighted = 0;
+    for (const CaseGroup& g : groups) {
+      const ComparisonTable t = buildComparison(store, {{runA_, "final"}, {runB_, "final"}}, runA_, "test", {}, g);
+      QCOMPARE(t.group, g.label("test"));
+      // NDCG@10 by hand over the group's cases: 1/log2(rank + 2) when the target ranks in the top 10.
+      double a = 0, b = 0;
+      std::vector<double> pa, pb;
+      for (int c : g.cases) {
+        const int ra = evA->ranks[static_cast<size_t>(c)], rb = evB->ranks[static_cast<size_t>(c)];
+        pa.push_back(ra < 10 ? 1.0 / std::log2(ra + 2.0) : 0.0);
+        pb.push_back(rb < 10 ? 1.0 / std::log2(rb + 2.0) : 0.0);
+        a += pa.back();
+        b += pb.back();
+      }
+      a /= static_cast<double>(g.cases.size());
+      b /= static_cast<double>(g.cases.size());
+      QVERIFY(qAbs(t.rows[0].values.value("ndcg@10") - a) < 1e-12);
+      QVERIFY(qAbs(t.rows[1].values.value("ndcg@10") - b) < 1e-12);
+      QVERIFY(qAbs(t.rows[1].pValue.value("ndcg@10") - pairedTTest(pb, pa).p) < 1e-12);
+      weighted += a * static_cast<double>(g.cases.size());
+      QVERIFY(t.toMarkdown().startsWith(QStringLiteral("### ") + g.label("test")));
+      QVERIFY(t.toCsv().startsWith("group,run,label,"));
+    }
+    QVERIFY(qAbs(weighted / static_cast<double>(split.test.size()) - overall) < 1e-9);  // the groups add up
+
+    QVERIFY_THROWS_EXCEPTION(UsageError, historyLengthGroups(store, runA_, "test", 1));
+    QVERIFY_THROWS_EXCEPTION(UsageError, historyLengthGroups(store, runA_, "train", 3));
+    // A run on another dataset cannot be compared case by case, and the error names it.
+    ImportRequest req;
+    req.projectDir = dir_.path();
+    req.source = QStringLiteral("synthetic:users=120,items=50,clusters=3,length=8,seed=9");
+    const qint64 other = createRun(store, importDataset(req, store), tinyConfig(16), "elsewhere");
+    try {
+      buildComparison(store, {{runA_, "final"}, {other, "final"}}, runA_, "test", {}, groups[0]);
+      QFAIL("no error for a run on another dataset");
+    } catch (const UsageError& e) {
+      QVERIFY2(e.message().contains(QStringLiteral("run %1 is on another dataset").arg(other)), qPrintable(e.message()));
+    }
+    store.deleteRun(other);
   }
 
   // A re-evaluation with overrides is its own row, tested against the baseline's final
