@@ -675,6 +675,13 @@ ComparisonPanel::ComparisonPanel(StudioContext& context, QWidget* parent) : QWid
   bar->addWidget(baseline_, 1);
   bar->addWidget(new QLabel(tr("Split:"), this));
   bar->addWidget(split_);
+  cases_ = new QComboBox(this);
+  cases_->addItem(tr("All cases"), 0);
+  for (int n : {2, 3, 4, 5}) cases_->addItem(tr("By history length, %1 groups").arg(n), n);
+  cases_->setToolTip(tr("One table per group of cases by history length (items before the target), groups of about "
+                        "equal size: where a model wins, on short or on long histories. Metrics and paired tests "
+                        "over each group's cases (reasonrec compare --by-length N)."));
+  bar->addWidget(cases_);
   reEvaluations_ = new QCheckBox(tr("Re-evaluations"), this);
   reEvaluations_->setChecked(true);
   reEvaluations_->setToolTip(tr("Also show each run's stored re-evaluations with overrides (reasonrec evaluate --set ..., "
@@ -695,6 +702,7 @@ ComparisonPanel::ComparisonPanel(StudioContext& context, QWidget* parent) : QWid
   l->addWidget(note_);
   connect(baseline_, qOverload<int>(&QComboBox::activated), this, [this] { reload(); });
   connect(split_, qOverload<int>(&QComboBox::activated), this, [this] { reload(); });
+  connect(cases_, qOverload<int>(&QComboBox::activated), this, [this] { reload(); });
   connect(reEvaluations_, &QCheckBox::toggled, this, [this] { reload(); });
   connect(&context_, &StudioContext::projectChanged, this, [this] { reload(); });
   connect(&context_, &StudioContext::runsChanged, this, [this] { reload(); });
@@ -732,44 +740,70 @@ void ComparisonPanel::reload() {
         if (e.split == split_->currentText() && e.label != QLatin1String("final") && !labels.contains(e.label)) labels.append(e.label);
       for (const QString& label : labels) entries.append({id, label});
     }
-    table_ = buildComparison(*store, entries, baseline_->currentData().toLongLong(), split_->currentText());
+    const qint64 baseline = baseline_->currentData().toLongLong();
+    QVector<ComparisonTable> tables;
+    if (const int groups = cases_->currentData().toInt(); groups > 0 && !entries.isEmpty()) {
+      for (const CaseGroup& g : historyLengthGroups(*store, entries.first().runId, split_->currentText(), groups))
+        tables.append(buildComparison(*store, entries, baseline, split_->currentText(), {}, g));
+    } else {
+      tables.append(buildComparison(*store, entries, baseline, split_->currentText()));
+    }
+    tables_ = std::move(tables);
   } catch (const Error& e) {
     note_->setText(e.message());
     return;
   }
+  const ComparisonTable& first = tables_.front();
   QStringList headers{tr("Run")};
-  headers.append(table_.metrics);
+  headers.append(first.metrics);
   view_->clear();
+  view_->clearSpans();
   view_->setColumnCount(headers.size());
   view_->setHorizontalHeaderLabels(headers);
-  view_->setRowCount(table_.rows.size());
-  for (int r = 0; r < table_.rows.size(); ++r) {
-    const auto& row = table_.rows[r];
-    view_->setItem(r, 0, new QTableWidgetItem(row.label + (row.baseline ? tr(" (baseline)") : QString())));
-    for (int c = 0; c < table_.metrics.size(); ++c) {
-      const QString& m = table_.metrics[c];
-      QString text = row.values.contains(m) ? QString::number(row.values.value(m), 'f', 4) : QStringLiteral("–");
-      if (table_.significant(r, m)) text += QLatin1Char('*');
-      if (row.improvement.contains(m)) text += QStringLiteral(" (%1%2%)").arg(row.improvement.value(m) >= 0 ? QStringLiteral("+") : QString()).arg(100 * row.improvement.value(m), 0, 'f', 1);
-      auto* item = new QTableWidgetItem(text);
-      item->setTextAlignment(Qt::AlignRight | Qt::AlignVCenter);
-      if (table_.bestRow(m) == r) {
-        QFont f = item->font();
-        f.setBold(true);
-        item->setFont(f);
+  int rows = 0;
+  for (const ComparisonTable& t : tables_) rows += t.rows.size() + (t.group.isEmpty() ? 0 : 1);
+  view_->setRowCount(rows);
+  int at = 0;
+  for (const ComparisonTable& t : tables_) {
+    if (!t.group.isEmpty()) {  // a heading row across the table for each group
+      auto* heading = new QTableWidgetItem(t.group);
+      QFont f = heading->font();
+      f.setBold(true);
+      heading->setFont(f);
+      heading->setFlags(Qt::ItemIsEnabled);
+      heading->setBackground(palette().alternateBase());
+      view_->setItem(at, 0, heading);
+      view_->setSpan(at, 0, 1, headers.size());
+      ++at;
+    }
+    for (int r = 0; r < t.rows.size(); ++r, ++at) {
+      const auto& row = t.rows[r];
+      view_->setItem(at, 0, new QTableWidgetItem(row.label + (row.baseline ? tr(" (baseline)") : QString())));
+      for (int c = 0; c < t.metrics.size(); ++c) {
+        const QString& m = t.metrics[c];
+        QString text = row.values.contains(m) ? QString::number(row.values.value(m), 'f', 4) : QStringLiteral("–");
+        if (t.significant(r, m)) text += QLatin1Char('*');
+        if (row.improvement.contains(m)) text += QStringLiteral(" (%1%2%)").arg(row.improvement.value(m) >= 0 ? QStringLiteral("+") : QString()).arg(100 * row.improvement.value(m), 0, 'f', 1);
+        auto* item = new QTableWidgetItem(text);
+        item->setTextAlignment(Qt::AlignRight | Qt::AlignVCenter);
+        if (t.bestRow(m) == r) {
+          QFont f = item->font();
+          f.setBold(true);
+          item->setFont(f);
+        }
+        if (row.pValue.contains(m)) item->setToolTip(tr("paired t-test vs baseline: p = %1").arg(row.pValue.value(m), 0, 'g', 3));
+        view_->setItem(at, c + 1, item);
       }
-      if (row.pValue.contains(m)) item->setToolTip(tr("paired t-test vs baseline: p = %1").arg(row.pValue.value(m), 0, 'g', 3));
-      view_->setItem(r, c + 1, item);
     }
   }
   view_->resizeColumnsToContents();
-  note_->setText(table_.baselineRunId ? tr("Bold: best per column. * p < %1 (paired t-test against the baseline over the same %2 cases); "
-                                           "(±x%) relative to the baseline. %3").arg(table_.alpha).arg(table_.split).arg(table_.missingRanksNote())
-                                      : tr("Bold: best per column. Choose a baseline for relative improvements and significance."));
+  note_->setText(first.baselineRunId ? tr("Bold: best per column. * p < %1 (paired t-test against the baseline over the same %2 cases); "
+                                          "(±x%) relative to the baseline. %3").arg(first.alpha).arg(first.split).arg(first.missingRanksNote())
+                                     : tr("Bold: best per column. Choose a baseline for relative improvements and significance."));
 }
 
 QString ComparisonPanel::copyAs(const QString& format) {
-  const QString text = format == QLatin1String("csv") ? table_.toCsv() : format == QLatin1String("latex") ? table_.toLatex() : table_.toMarkdown();
+  const QString text = formatComparisons(tables_, format);
   if (QClipboard* cb = QApplication::clipboard()) cb->setText(text);
   note_->setText(tr("Copied as %1.").arg(format));
   return text;

@@ -220,9 +220,14 @@ class ComparisonPanel : public QWidget {
  public:
   explicit ComparisonPanel(StudioContext& context, QWidget* parent = nullptr);
   void reload();
-  const ComparisonTable& table() const { return table_; }
+  /// The table over all cases, or the first group's when the cases are grouped.
+  const ComparisonTable& table() const { return tables_.front(); }
+  /// One table per group of cases (one in all when they are not grouped).
+  const QVector<ComparisonTable>& tables() const { return tables_; }
   QTableWidget* view() const { return view_; }
   QComboBox* baselineChooser() const { return baseline_; }
+  /// "All cases", or groups by history length (data: the number of groups; 0 = all).
+  QComboBox* casesChooser() const { return cases_; }
   /// When checked (default), each run's stored re-evaluations (`reasonrec evaluate --set ...`)
   /// are rows of their own under the run, tested against the baseline like the runs.
   QCheckBox* reEvaluationsToggle() const { return reEvaluations_; }
@@ -231,8 +236,8 @@ class ComparisonPanel : public QWidget {
 
  private:
   StudioContext& context_;
-  ComparisonTable table_;
-  QComboBox *baseline_, *split_;
+  QVector<ComparisonTable> tables_{ComparisonTable()};
+  QComboBox *baseline_, *split_, *cases_;
   QCheckBox* reEvaluations_;
   QTableWidget* view_;
   QLabel* note_;

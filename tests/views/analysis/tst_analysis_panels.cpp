@@ -338,6 +338,28 @@ class AnalysisPanelsTest : public QObject {
     QVERIFY(panel.view()->item(best, col)->font().bold());
     QVERIFY(!panel.view()->item(1 - best, col)->font().bold());
     shot(panel, "comparison");
+
+    // By history length: a heading row per group above its runs, the baseline kept, and the
+    // copies hold every group.
+    const int two = panel.casesChooser()->findData(2);
+    panel.casesChooser()->setCurrentIndex(two);
+    emit panel.casesChooser()->activated(two);
+    const QVector<ComparisonTable>& groups = panel.tables();
+    QVERIFY(!groups.isEmpty() && groups.size() <= 2);
+    QCOMPARE(panel.view()->rowCount(), groups.size() * 3);
+    for (int g = 0; g < groups.size(); ++g) {
+      QVERIFY(groups[g].group.startsWith("history "));
+      QCOMPARE(groups[g].baselineRunId, runA_);
+      QCOMPARE(panel.view()->item(3 * g, 0)->text(), groups[g].group);
+      QCOMPARE(panel.view()->columnSpan(3 * g, 0), panel.view()->columnCount());
+    }
+    QCOMPARE(panel.copyAs("markdown").count("### history "), groups.size());
+    QCOMPARE(panel.copyAs("csv").count("group,run,label"), 1);
+    shot(panel, "comparison-by-length");
+    panel.casesChooser()->setCurrentIndex(0);
+    emit panel.casesChooser()->activated(0);
+    QCOMPARE(panel.view()->rowCount(), 2);
+    QCOMPARE(panel.view()->columnSpan(0, 0), 1);
   }
 
   void comparisonPanelShowsReEvaluations() {
