@@ -240,8 +240,7 @@ int cmdCompare(QCommandLineParser& p, QTextStream& out, QTextStream& err) {
     const int groups = p.value(QStringLiteral("by-length")).toInt(&ok);
     if (!ok) throw UsageError(QStringLiteral("--by-length: expected a number of groups, got '%1'").arg(p.value(QStringLiteral("by-length"))));
     if (entries.isEmpty()) throw UsageError(QStringLiteral("--by-length: no runs to compare"));
-    for (const CaseGroup& g : historyLengthGroups(store, entries.first().runId, split, groups))
-      tables.append(buildComparison(store, entries, baseline, split, {}, g));
+    tables = buildComparisons(store, entries, baseline, split, {}, historyLengthGroups(store, entries.first().runId, split, groups));
   } else {
     tables.append(buildComparison(store, entries, baseline, split));
   }

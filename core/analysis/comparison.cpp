@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <numeric>
+#include <optional>
 
 namespace rr {
 
@@ -173,36 +174,68 @@ QVector<CaseGroup> historyLengthGroups(const ExperimentStore& store, qint64 runI
 
 namespace {
 
-ComparisonTable build(const ExperimentStore& store, const QVector<ComparisonEntry>& entries, qint64 baselineRunId,
-                      const QString& split, const QStringList& metrics, const CaseGroup* group) {
+/// One entry's run and stored evaluation, read once for every table built from them.
+struct LoadedEntry {
+  ComparisonEntry entry;
+  RunRecord run;
+  std::optional<EvaluationRecord> evaluation;
+};
+
+QVector<LoadedEntry> loadEntries(const ExperimentStore& store, const QVector<ComparisonEntry>& entries, const QString& split) {
+  QVector<LoadedEntry> out;
+  for (const ComparisonEntry& e : entries) {
+    LoadedEntry l{e, store.run(e.runId), store.evaluation(e.runId, split, e.evaluation)};
+    if (!l.evaluation && e.evaluation != QLatin1String("final"))
+      throw Error(ExitCode::Usage, QStringLiteral("run %1 has no stored %2 evaluation labelled '%3' (make it with "
+                                                  "reasonrec evaluate --run %1 --set %3)")
+                                       .arg(e.runId).arg(split, e.evaluation));
+    out.append(std::move(l));
+  }
+  return out;
+}
+
+/// Runs compared case by case on groups of one split must share its dataset and settings.
+void requireOneSplit(const QVector<LoadedEntry>& loaded) {
+  if (loaded.isEmpty()) return;
+  const RunRecord& first = loaded.first().run;
+  const RunConfig a = storedRunConfig(first.config);
+  for (const LoadedEntry& l : loaded) {
+    if (l.run.id == first.id) continue;
+    const RunConfig b = storedRunConfig(l.run.config);
+    bool same = l.run.datasetId == first.datasetId;
+    for (const char* key : {"data.split", "data.valid_cut", "data.test_cut"})
+      same = same && a.value(QLatin1String(key)) == b.value(QLatin1String(key));
+    if (!same)
+      throw UsageError(QStringLiteral("--by-length: run %1 is on another dataset or split than run %2; runs compared "
+                                      "case by case must share both")
+                           .arg(l.run.id)
+                           .arg(first.id));
+  }
+}
+
+/// The table over all cases (group null) or over one group's cases, whose values then come
+/// from the per-user ranks of those cases.
+ComparisonTable tableOf(const QVector<LoadedEntry>& loaded, qint64 baselineRunId, const QString& split,
+                        const QStringList& metrics, const CaseGroup* group) {
   ComparisonTable t;
   t.split = split;
   if (group) t.group = group->label(split);
   t.metrics = metrics.isEmpty() ? summaryMetricNames() : metrics;
   const QString final = QStringLiteral("final");
   const auto isBaseline = [&](const ComparisonEntry& e) { return e.runId == baselineRunId && e.evaluation == final; };
-  t.baselineRunId = std::any_of(entries.begin(), entries.end(), isBaseline) ? baselineRunId : 0;
+  t.baselineRunId = std::any_of(loaded.begin(), loaded.end(), [&](const LoadedEntry& l) { return isBaseline(l.entry); })
+                        ? baselineRunId
+                        : 0;
   std::vector<std::vector<int32_t>> ranks;
-  RunRecord first;
-  for (const ComparisonEntry& e : entries) {
-    const RunRecord run = store.run(e.runId);
-    if (group && first.id == 0) first = run;
-    if (group && run.id != first.id) {
-      const RunConfig a = storedRunConfig(first.config), b = storedRunConfig(run.config);
-      for (const char* key : {"data.split", "data.valid_cut", "data.test_cut"})
-        if (run.datasetId != first.datasetId || a.value(QLatin1String(key)) != b.value(QLatin1String(key)))
-          throw UsageError(QStringLiteral("--by-length: run %1 is on another dataset or split than run %2; runs compared "
-                                          "case by case must share both")
-                               .arg(run.id)
-                               .arg(first.id));
-    }
+  for (const LoadedEntry& l : loaded) {
+    const ComparisonEntry& e = l.entry;
     ComparisonTable::Row row;
     row.runId = e.runId;
     row.evaluation = e.evaluation;
     row.baseline = t.baselineRunId && isBaseline(e);
-    row.label = runLabel(run);
+    row.label = runLabel(l.run);
     if (e.evaluation != final) row.label += QStringLiteral(" [") + e.evaluation + QLatin1Char(']');
-    const auto ev = store.evaluation(e.runId, split, e.evaluation);
+    const auto& ev = l.evaluation;
     if (ev && group) {  // the group's cases only; a row without per-user ranks stays empty
       std::vector<int32_t> sub;
       for (int c : ev->ranks.empty() ? std::vector<int>() : group->cases) {
@@ -223,12 +256,8 @@ ComparisonTable build(const ExperimentStore& store, const QVector<ComparisonEntr
       row.values = ev->metrics;
       row.perCase = !ev->ranks.empty();
       ranks.push_back(ev->ranks);
-    } else if (e.evaluation != final) {
-      throw Error(ExitCode::Usage, QStringLiteral("run %1 has no stored %2 evaluation labelled '%3' (make it with "
-                                                  "reasonrec evaluate --run %1 --set %3)")
-                                       .arg(e.runId).arg(split, e.evaluation));
     } else {
-      if (split == QLatin1String("test") && !group) row.values = run.test;
+      if (split == QLatin1String("test") && !group) row.values = l.run.test;
       ranks.emplace_back();
     }
     t.rows.append(row);
@@ -258,13 +287,17 @@ ComparisonTable build(const ExperimentStore& store, const QVector<ComparisonEntr
 
 ComparisonTable buildComparison(const ExperimentStore& store, const QVector<ComparisonEntry>& entries,
                                 qint64 baselineRunId, const QString& split, const QStringList& metrics) {
-  return build(store, entries, baselineRunId, split, metrics, nullptr);
+  return tableOf(loadEntries(store, entries, split), baselineRunId, split, metrics, nullptr);
 }
 
-ComparisonTable buildComparison(const ExperimentStore& store, const QVector<ComparisonEntry>& entries,
-                                qint64 baselineRunId, const QString& split, const QStringList& metrics,
-                                const CaseGroup& group) {
-  return build(store, entries, baselineRunId, split, metrics, &group);
+QVector<ComparisonTable> buildComparisons(const ExperimentStore& store, const QVector<ComparisonEntry>& entries,
+                                          qint64 baselineRunId, const QString& split, const QStringList& metrics,
+                                          const QVector<CaseGroup>& groups) {
+  const QVector<LoadedEntry> loaded = loadEntries(store, entries, split);
+  requireOneSplit(loaded);
+  QVector<ComparisonTable> tables;
+  for (const CaseGroup& g : groups) tables.append(tableOf(loaded, baselineRunId, split, metrics, &g));
+  return tables;
 }
 
 ComparisonTable buildComparison(const ExperimentStore& store, const QVector<qint64>& runIds, qint64 baselineRunId,

@@ -28,7 +28,7 @@ struct ComparisonTable {
     bool perCase = false;  ///< per-user ranks stored (else no p-value: values from the run record)
   };
   QString split = QStringLiteral("test");
-  QString group;              ///< the case group's label ("history 3–4 items, 5,120 cases"); empty: all cases
+  QString group;              ///< the case group's label ("history 3–4 items, 5120 test cases"); empty: all cases
   QStringList metrics;        ///< column order
   qint64 baselineRunId = 0;   ///< 0 = none
   double alpha = 0.05;        ///< significance level of the marker
@@ -63,7 +63,7 @@ struct CaseGroup {
   int minLength = 0;
   int maxLength = 0;
   std::vector<int> cases;  ///< indices into the split's case order (the order of stored ranks)
-  QString label(const QString& split) const;  ///< "history 3–4 items, 5,120 test cases"
+  QString label(const QString& split) const;  ///< "history 3–4 items, 5120 test cases"
 };
 
 /// \brief The cases of `split` of a run's dataset, under its split settings, in `groups` groups
@@ -79,12 +79,13 @@ QVector<CaseGroup> historyLengthGroups(const ExperimentStore& store, qint64 runI
 ComparisonTable buildComparison(const ExperimentStore& store, const QVector<ComparisonEntry>& entries,
                                 qint64 baselineRunId = 0, const QString& split = QStringLiteral("test"),
                                 const QStringList& metrics = {});
-/// The table over one group of cases: each row's values and p-values come from its per-user
-/// ranks at the group's cases (a row without them stays empty). Every run must share the
-/// dataset and split settings the group was made from (else UsageError naming the run).
-ComparisonTable buildComparison(const ExperimentStore& store, const QVector<ComparisonEntry>& entries,
-                                qint64 baselineRunId, const QString& split, const QStringList& metrics,
-                                const CaseGroup& group);
+/// One table per group of cases (the runs and evaluations read once): each row's values and
+/// p-values come from its per-user ranks at the group's cases (a row without them stays
+/// empty). Every run must share the dataset and split settings the groups were made from
+/// (else UsageError naming the run).
+QVector<ComparisonTable> buildComparisons(const ExperimentStore& store, const QVector<ComparisonEntry>& entries,
+                                          qint64 baselineRunId, const QString& split, const QStringList& metrics,
+                                          const QVector<CaseGroup>& groups);
 /// The same with every run's "final" evaluation.
 ComparisonTable buildComparison(const ExperimentStore& store, const QVector<qint64>& runIds,
                                 qint64 baselineRunId = 0, const QString& split = QStringLiteral("test"),

@@ -741,13 +741,11 @@ void ComparisonPanel::reload() {
       for (const QString& label : labels) entries.append({id, label});
     }
     const qint64 baseline = baseline_->currentData().toLongLong();
+    const QString split = split_->currentText();
     QVector<ComparisonTable> tables;
-    if (const int groups = cases_->currentData().toInt(); groups > 0 && !entries.isEmpty()) {
-      for (const CaseGroup& g : historyLengthGroups(*store, entries.first().runId, split_->currentText(), groups))
-        tables.append(buildComparison(*store, entries, baseline, split_->currentText(), {}, g));
-    } else {
-      tables.append(buildComparison(*store, entries, baseline, split_->currentText()));
-    }
+    if (const int groups = cases_->currentData().toInt(); groups > 0 && !entries.isEmpty())
+      tables = buildComparisons(*store, entries, baseline, split, {}, historyLengthGroups(*store, entries.first().runId, split, groups));
+    if (tables.isEmpty()) tables.append(buildComparison(*store, entries, baseline, split));
     tables_ = std::move(tables);
   } catch (const Error& e) {
     note_->setText(e.message());

@@ -237,8 +237,11 @@ class AnalysisJobsTest : public QObject {
     const auto evA = store.evaluation(runA_, "test"), evB = store.evaluation(runB_, "test");
     const double overall = evA->metrics.value("ndcg@10");
     double weighted = 0;
-    for (const CaseGroup& g : groups) {
-      const ComparisonTable t = buildComparison(store, {{runA_, "final"}, {runB_, "final"}}, runA_, "test", {}, g);
+    const QVector<ComparisonTable> tables = buildComparisons(store, {{runA_, "final"}, {runB_, "final"}}, runA_, "test", {}, groups);
+    QCOMPARE(tables.size(), groups.size());
+    for (int i = 0; i < groups.size(); ++i) {
+      const CaseGroup& g = groups[i];
+      const ComparisonTable& t = tables[i];
       QCOMPARE(t.group, g.label("test"));
       // NDCG@10 by hand over the group's cases: 1/log2(rank + 2) when the target ranks in the top 10.
       double a = 0, b = 0;
@@ -269,7 +272,7 @@ class AnalysisJobsTest : public QObject {
     req.source = QStringLiteral("synthetic:users=120,items=50,clusters=3,length=8,seed=9");
     const qint64 other = createRun(store, importDataset(req, store), tinyConfig(16), "elsewhere");
     try {
-      buildComparison(store, {{runA_, "final"}, {other, "final"}}, runA_, "test", {}, groups[0]);
+      buildComparisons(store, {{runA_, "final"}, {other, "final"}}, runA_, "test", {}, groups);
       QFAIL("no error for a run on another dataset");
     } catch (const UsageError& e) {
       QVERIFY2(e.message().contains(QStringLiteral("run %1 is on another dataset").arg(other)), qPrintable(e.message()));
