@@ -16,6 +16,7 @@ PlrReasonerImpl::PlrReasonerImpl(Encoder encoder, const RunConfig& cfg)
       steps_(cfg.getInt(QStringLiteral("model.reasoner.steps"))),
       evalSteps_(cfg.getInt(QStringLiteral("model.reasoner.eval_steps"))),
       useGate_(cfg.getString(QStringLiteral("model.reasoner.aggregate")) == QLatin1String("gate")),
+      poolH0_(cfg.getBool(QStringLiteral("model.reasoner.pool_h0"))),
       dual_(cfg.getString(QStringLiteral("model.reasoner.inference")) == QLatin1String("dual")),
       attnScoreDropout_(cfg.getDouble(QStringLiteral("model.reasoner.attn_score_dropout"))),
       rclWeight_(cfg.getDouble(QStringLiteral("train.rcl_weight"))),
@@ -61,7 +62,9 @@ PlrPass PlrReasonerImpl::reason(ItemContext ctx, int steps, bool withAttention) 
     previous = stack_.step(ctx, cache, stepInput(t, previous), hooks, withAttention ? &pass.attention : nullptr);
     pass.states.push_back(previous);
   }
-  auto zm = torch::stack(pass.states, 0).mean(0);  // [B,M,d]
+  // z_m = mean_t h_{t,m} over t = 1..T, or over h_0, h_{1,m}..h_{T,m} with pool_h0.
+  auto zm = torch::stack(pass.states, 0).sum(0);  // [B,M,d]
+  zm = poolH0_ ? (zm + h0.unsqueeze(1)) / (steps + 1) : zm / steps;
   const int64_t B = h0.size(0);
   pass.gate = useGate_ ? torch::softmax(gateProj(h0), -1)
                        : torch::full({B, streams_}, 1.0 / streams_, h0.options());
@@ -105,6 +108,7 @@ PlrPass PlrReasonerImpl::reasonFused(ItemContext ctx, int steps) {
   const auto wg = gateProj->weight.contiguous(), bg = gateProj->bias.contiguous();
   const float* wgp = wg.data_ptr<float>();
   const float* bgp = bg.data_ptr<float>();
+  const float pooled = static_cast<float>(poolH0_ ? T + 1 : T);
   for (int64_t b = 0; b < B; ++b) {
     float* gb = g + b * M;
     if (useGate_) {  // softmax(W_g h_0 + b_g)
@@ -120,9 +124,12 @@ PlrPass PlrReasonerImpl::reasonFused(ItemContext ctx, int steps) {
     } else {
       for (int64_t m = 0; m < M; ++m) gb[m] = 1.0f / static_cast<float>(M);
     }
-    for (int64_t t = 0; t < T; ++t)  // z_rea = Σ_m g_m mean_t h_{t,m}
+    // z_rea = Σ_m g_m mean_t h_{t,m}; with pool_h0 h_0 joins every stream's mean, and Σ_m g_m = 1.
+    if (poolH0_)
+      for (int64_t k = 0; k < d; ++k) z[b * d + k] = h0p[b * d + k] / pooled;
+    for (int64_t t = 0; t < T; ++t)
       for (int64_t m = 0; m < M; ++m) {
-        const float w = gb[m] / static_cast<float>(T);
+        const float w = gb[m] / pooled;
         const float* h = sp + t * slab + (b * M + m) * d;
         for (int64_t k = 0; k < d; ++k) z[b * d + k] += w * h[k];
       }

@@ -22,7 +22,8 @@ struct PlrPass {
 /// \brief M learnable trigger tokens τ_m start M streams at h_0 + τ_m. At step t the query of
 /// stream m is h_{t−1,m} + r_t (r: reasoning position embeddings); it attends to the cached
 /// item tokens (shared by all streams) and to its own earlier reasoning tokens only. All M
-/// streams are one batched computation. z_m = mean_t h_{t,m}; a gate softmax(W_g h_0 + b_g)
+/// streams are one batched computation. z_m = mean_t h_{t,m} (t = 1..T; with pool_h0 also h_0,
+/// as ERL pools its steps); a gate softmax(W_g h_0 + b_g)
 /// (or a plain mean) mixes them into z_rea.
 /// Training predicts from z_rea only: L = CE(z_rea) + w_rcl·L_RCL ∓ λ·L_div, where L_RCL is a
 /// symmetric cosine InfoNCE between the h_{t,m} of two reasoning passes with independent
@@ -70,7 +71,7 @@ class PlrReasonerImpl : public RecommenderImpl {
   Encoder encoder_;
   CachedTransformer stack_;
   int streams_, steps_, evalSteps_;
-  bool useGate_, dual_;
+  bool useGate_, poolH0_, dual_;
   double attnScoreDropout_, rclWeight_, rclTemperature_, divWeight_;
   bool divReward_;
 };

@@ -338,6 +338,11 @@ ConfigSchema::ConfigSchema() {
            "How the streams' outputs are combined: gate = a softmax gate computed from h₀ (PLR's mixture of "
            "reasoning streams, default) or mean = a plain average (the w/o MoRS ablation).")
       .appliesTo = kPlr;
+  b.boolean("model.reasoner.pool_h0", false, "Pool h₀ into the streams",
+            "Off (SPEC, the PLR paper): each stream's output is the mean of its reasoning states "
+            "h_1..h_T. On: h₀, the encoder's last state, joins that mean, as ReaRec's ERL pools h_0..h_T, so "
+            "training scores h₀ too. An extension for studying PLR's deficit on long histories (README).")
+      .appliesTo = reasoners({"plr"});
   b.choice("model.reasoner.inference", "dual", {QStringLiteral("dual"), QStringLiteral("reasoning")}, "Inference",
            "Representation used for ranking: dual = h₀ + z_rea (PLR's dual process, default) or reasoning "
            "= z_rea alone, as in training. Training never scores h₀ by itself, so compare both on a trained "

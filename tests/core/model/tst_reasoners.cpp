@@ -147,6 +147,7 @@ class ReasonersTest : public QObject {
     QTest::newRow("plr-preln-gemm") << "plr-fast" << "pre" << 64 << 256 << 2 << 40;
     QTest::newRow("plr-bert4rec-gemm") << "plr-fast" << "bert4rec" << 64 << 256 << 2 << 40;
     QTest::newRow("plr-mean") << "plr-fast" << "mean" << 16 << 32 << 4 << 3;
+    QTest::newRow("plr-pool-h0") << "plr-fast" << "pool" << 24 << 40 << 3 << 5;
     QTest::newRow("plr-preln") << "plr-fast" << "pre" << 64 << 256 << 2 << 3;
     QTest::newRow("plr-bert4rec") << "plr-fast" << "bert4rec" << 64 << 256 << 2 << 3;
     QTest::newRow("erl-d64") << "rearec-erl" << "" << 64 << 256 << 1 << 4;
@@ -163,6 +164,7 @@ class ReasonersTest : public QObject {
     RunConfig cfg = smallConfig(preset, variant == "bert4rec" ? QStringLiteral("bert4rec") : QStringLiteral("sasrec"));
     if (variant == "pre") cfg.set("model.norm", "pre");
     if (variant == "mean") cfg.set("model.reasoner.aggregate", "mean");
+    if (variant == "pool") cfg.set("model.reasoner.pool_h0", true);
     cfg.set("model.d", d);
     cfg.set("model.ffn", ffn);
     cfg.set("model.reasoner.steps", 3);
@@ -298,6 +300,43 @@ class ReasonersTest : public QObject {
       QVERIFY(tr.gate.min().item<double>() >= 0);
       if (QByteArray(agg) == "mean") QVERIFY(maxDiff(tr.gate, torch::full({3, 4}, 0.25)) < 1e-7);
     }
+  }
+
+  void zReaPoolsTheStreams() {
+    // z_rea = Σ_m g_m z_m with z_m the mean of h_{1,m}..h_{T,m} (SPEC), or of h_0, h_{1,m}..h_{T,m}
+    // with pool_h0, recomputed here from the trace's states and gate; both step implementations.
+    for (bool pool : {false, true})
+      for (bool fused : {false, true}) {
+        FusedStepSwitch sw(fused);
+        RunConfig cfg = smallConfig("plr-fast");
+        cfg.set("model.reasoner.streams", 3);
+        cfg.set("model.reasoner.steps", 3);
+        cfg.set("model.reasoner.trigger_std", 0.5);
+        cfg.set("model.reasoner.inference", "reasoning");  // final = z_rea
+        cfg.set("model.reasoner.pool_h0", pool);
+        torch::manual_seed(11);
+        Recommender model = buildRecommender(cfg, kItems);
+        model->eval();
+        torch::NoGradGuard ng;
+        const Batch b = randomBatch(4);
+        const auto tr = model->trace(b, false);  // states [B, T+1, M, d], s = 0 is h_0
+        const int64_t B = 4, T = 3, M = 3, d = 16;
+        auto expected = torch::zeros({B, d});
+        for (int64_t r = 0; r < B; ++r)
+          for (int64_t m = 0; m < M; ++m) {
+            auto zm = torch::zeros({d});
+            for (int64_t t = pool ? 0 : 1; t <= T; ++t) zm += tr.states[r][t][m];
+            expected[r] += tr.gate[r][m] * zm / (pool ? T + 1 : T);
+          }
+        const QString what = QString("pool_h0 %1, fused %2").arg(pool).arg(fused);
+        QVERIFY2(maxDiff(tr.final, expected) < 1e-5, qPrintable(what));
+        QVERIFY2(maxDiff(model->represent(b), expected) < 1e-5, qPrintable(what));
+        // The option changes z_rea by h_0's share: (h_0 − z_rea(pool off)) / (T + 1).
+        if (pool) {
+          auto unpooled = (expected * (T + 1) - tr.states.select(1, 0).select(1, 0)) / T;
+          QVERIFY(maxDiff(unpooled, expected) > 1e-3);
+        }
+      }
   }
 
   void plrTrainsOnZreaAndRanksDual() {

@@ -77,6 +77,7 @@ const KeySpec kSpec[] = {
     {"model.reasoner.recompute_steps", "B", "true", "reasoner", NA, NA, "", kLH},
     {"model.reasoner.aggregate", "E", "\"gate\"", "reasoner", NA, NA, "gate|mean", kPH},
     {"model.reasoner.inference", "E", "\"dual\"", "reasoner", NA, NA, "dual|reasoning", "r:plr"},
+    {"model.reasoner.pool_h0", "B", "false", "reasoner", NA, NA, "", "r:plr"},
     {"model.reasoner.rep_dropout", "D", "0.3", "reasoner", 0, 0.95, "", kPH},
     {"model.reasoner.attn_score_dropout", "D", "0.3", "reasoner", 0, 0.95, "", kPH},
     {"model.reasoner.input_dropout", "D", "0.2", "reasoner", 0, 0.95, "", "r:erl,r:prl"},
