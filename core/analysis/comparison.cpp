@@ -238,12 +238,13 @@ ComparisonTable tableOf(const QVector<LoadedEntry>& loaded, qint64 baselineRunId
     const auto& ev = l.evaluation;
     if (ev && group) {  // the group's cases only; a row without per-user ranks stays empty
       std::vector<int32_t> sub;
-      for (int c : ev->ranks.empty() ? std::vector<int>() : group->cases) {
-        if (c >= static_cast<int>(ev->ranks.size()))
-          throw UsageError(QStringLiteral("--by-length: run %1 has %2 %3 cases, fewer than its split gives")
-                               .arg(e.runId).arg(ev->ranks.size()).arg(split));
-        sub.push_back(ev->ranks[static_cast<size_t>(c)]);
-      }
+      if (!ev->ranks.empty())
+        for (int c : group->cases) {
+          if (c >= static_cast<int>(ev->ranks.size()))
+            throw UsageError(QStringLiteral("--by-length: run %1 has %2 %3 cases, fewer than its split gives")
+                                 .arg(e.runId).arg(ev->ranks.size()).arg(split));
+          sub.push_back(ev->ranks[static_cast<size_t>(c)]);
+        }
       row.perCase = !sub.empty();
       for (const QString& m : t.metrics) {
         MetricName name;
