@@ -704,7 +704,10 @@ ComparisonPanel::ComparisonPanel(StudioContext& context, QWidget* parent) : QWid
   connect(split_, qOverload<int>(&QComboBox::activated), this, [this] { reload(); });
   connect(cases_, qOverload<int>(&QComboBox::activated), this, [this] { reload(); });
   connect(reEvaluations_, &QCheckBox::toggled, this, [this] { reload(); });
-  connect(&context_, &StudioContext::projectChanged, this, [this] { reload(); });
+  connect(&context_, &StudioContext::projectChanged, this, [this] {
+    groupsKey_.clear();  // another project's run ids
+    reload();
+  });
   connect(&context_, &StudioContext::runsChanged, this, [this] { reload(); });
   connect(&context_, &StudioContext::selectedRunsChanged, this, [this] { reload(); });
   reload();
@@ -743,8 +746,16 @@ void ComparisonPanel::reload() {
     const qint64 baseline = baseline_->currentData().toLongLong();
     const QString split = split_->currentText();
     QVector<ComparisonTable> tables;
-    if (const int groups = cases_->currentData().toInt(); groups > 0 && !entries.isEmpty())
-      tables = buildComparisons(*store, entries, baseline, split, {}, historyLengthGroups(*store, entries.first().runId, split, groups));
+    if (const int groups = cases_->currentData().toInt(); groups > 0 && !entries.isEmpty()) {
+      // The groups come from the first run's dataset and split, which never change for a run:
+      // made once per (run, split, count) rather than on every reload (epoch ends, status changes).
+      const QString key = QStringLiteral("%1/%2/%3").arg(entries.first().runId).arg(split).arg(groups);
+      if (key != groupsKey_) {
+        groups_ = historyLengthGroups(*store, entries.first().runId, split, groups);
+        groupsKey_ = key;
+      }
+      tables = buildComparisons(*store, entries, baseline, split, {}, groups_);
+    }
     if (tables.isEmpty()) tables.append(buildComparison(*store, entries, baseline, split));
     tables_ = std::move(tables);
   } catch (const Error& e) {

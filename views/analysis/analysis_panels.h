@@ -226,6 +226,8 @@ class ComparisonPanel : public QWidget {
   const QVector<ComparisonTable>& tables() const { return tables_; }
   QTableWidget* view() const { return view_; }
   QComboBox* baselineChooser() const { return baseline_; }
+  /// "test" or "valid".
+  QComboBox* splitChooser() const { return split_; }
   /// "All cases", or groups by history length (data: the number of groups; 0 = all).
   QComboBox* casesChooser() const { return cases_; }
   /// When checked (default), each run's stored re-evaluations (`reasonrec evaluate --set ...`)
@@ -237,6 +239,8 @@ class ComparisonPanel : public QWidget {
  private:
   StudioContext& context_;
   QVector<ComparisonTable> tables_{ComparisonTable()};
+  QString groupsKey_;          ///< "run/split/count" that groups_ was made for
+  QVector<CaseGroup> groups_;  ///< the cases by history length, while the panel groups them
   QComboBox *baseline_, *split_, *cases_;
   QCheckBox* reEvaluations_;
   QTableWidget* view_;

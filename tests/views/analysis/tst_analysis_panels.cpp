@@ -356,6 +356,24 @@ class AnalysisPanelsTest : public QObject {
     QCOMPARE(panel.copyAs("markdown").count("### history "), groups.size());
     QCOMPARE(panel.copyAs("csv").count("group,run,label"), 1);
     shot(panel, "comparison-by-length");
+    // The groups are kept between reloads, but made again for another split or count.
+    auto expectGroups = [&](const QString& split, int count) {
+      ExperimentStore store(Project::openOrCreate(dir_.path()).databasePath());
+      const QVector<CaseGroup> want = historyLengthGroups(store, panel.table().rows.front().runId, split, count);
+      QCOMPARE(panel.tables().size(), want.size());
+      for (int g = 0; g < want.size(); ++g) QCOMPARE(panel.tables()[g].group, want[g].label(split));
+    };
+    panel.reload();
+    expectGroups("test", 2);
+    panel.splitChooser()->setCurrentIndex(1);
+    emit panel.splitChooser()->activated(1);
+    expectGroups("valid", 2);
+    const int three = panel.casesChooser()->findData(3);
+    panel.casesChooser()->setCurrentIndex(three);
+    emit panel.casesChooser()->activated(three);
+    expectGroups("valid", 3);
+    panel.splitChooser()->setCurrentIndex(0);
+    emit panel.splitChooser()->activated(0);
     panel.casesChooser()->setCurrentIndex(0);
     emit panel.casesChooser()->activated(0);
     QCOMPARE(panel.view()->rowCount(), 2);
